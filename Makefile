@@ -1,0 +1,54 @@
+# cxpulse: real-time customer-sentiment analytics on Kafka. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := $(wildcard services/*)
+STAMP := $(VENV)/.setup-done
+
+.PHONY: help setup kafka-up kafka-down topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): requirements.lock $(wildcard services/*/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps $(foreach s,$(SERVICES),-e $(s))
+	touch $@
+
+setup: $(STAMP) ## .venv with pinned dependencies and every service (the `cxpulse` command)
+
+kafka-up: ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PORT:-9092}); a no-op if it runs
+	deploy/kafka/kafka.sh up
+
+kafka-down: ## stop the local broker started by kafka-up
+	deploy/kafka/kafka.sh down
+
+topics: setup ## create every topic of schemas/topics.yaml (idempotent)
+	$(BIN)/cxpulse topics create
+
+test: setup ## every test: unit, contract, integration and end-to-end against a real broker
+	$(BIN)/python -m pytest
+
+test-unit: setup ## only the tests that need no broker
+	$(BIN)/python -m pytest services tests/contract
+
+lint: setup ## ruff
+	$(BIN)/ruff check services tests
+
+demo: setup ## the main job: the whole pipeline on simulated traffic (coming: issue 8)
+	@echo "make demo: coming with the pipeline issue (8); today: make kafka-up topics, then cxpulse run <service>" >&2
+	@exit 1
+
+bench: setup ## benchmarks -> out/bench/results.json (coming with the services)
+	@echo "make bench: coming with the services" >&2
+	@exit 1
+
+lock: ## re-pin requirements.lock from the current .venv
+	$(BIN)/pip freeze --exclude-editable | sed '/^-e /d' > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean: ## remove the venv, local broker data and outputs
+	-deploy/kafka/kafka.sh down
+	rm -rf $(VENV) .local out

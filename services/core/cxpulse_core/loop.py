@@ -1,0 +1,224 @@
+"""The stream loop every confluent-kafka service runs: consume a batch -> decode -> handle -> produce ->
+store offsets once the broker acknowledged every output of an input (at-least-once)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from . import metrics
+from .dlq import InvalidRatioLimit, Reject, deadletter_headers
+from .health import Health
+from .offsets import OffsetTracker
+from .serde import Decoded, Serde, SerdeError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: str
+    schema: str  # full Avro record name; "" sends `value` as raw bytes (value must then be bytes)
+    value: Any
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    message: Message
+    record: Decoded | None  # None when the loop does not decode (the handler reads message.value())
+
+
+Result = Sequence[Output] | Reject
+
+
+class Handler(Protocol):
+    def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
+        """One result per input, in order: outputs to produce (possibly none) or a rejection."""
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    service: str
+    group_id: str
+    topics: Sequence[str]
+    deadletter_topic: str
+    decode: bool = True  # decode Avro values with the serde before handing them over
+    max_batch: int = 500
+    max_wait_ms: int = 0  # after the first record, wait this long for a fuller batch (micro-batching)
+    poll_timeout_s: float = 0.5
+
+
+class StreamLoop:
+    def __init__(self, config: LoopConfig, consumer: Consumer, producer: Producer, serde: Serde,
+                 handler: Handler, health: Health, limit: InvalidRatioLimit) -> None:
+        self.config, self.consumer, self.producer, self.serde = config, consumer, producer, serde
+        self.handler, self.health, self.limit = handler, health, limit
+        self.offsets = OffsetTracker()
+        self._stopping = False
+        self._delivery_error: str | None = None
+        self._lag_reported = 0.0
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def run(self) -> None:
+        self.consumer.subscribe(list(self.config.topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_revoke)
+        try:
+            while not self._stopping:
+                self.health.beat()
+                batch = self._next_batch()
+                if batch:
+                    self._process(batch)
+                self.producer.poll(0)  # serve delivery callbacks
+                self._store_offsets()
+                self._raise_if_failed()
+                self._report_lag()
+        finally:
+            self._shutdown()
+
+    def _next_batch(self) -> list[Message]:
+        cfg = self.config
+        batch = self.consumer.consume(cfg.max_batch, timeout=0) or self.consumer.consume(1, cfg.poll_timeout_s)
+        if batch and cfg.max_wait_ms and len(batch) < cfg.max_batch:
+            batch += self.consumer.consume(cfg.max_batch - len(batch), timeout=cfg.max_wait_ms / 1000)
+        good = []
+        for message in batch:
+            if message.error() is None:
+                good.append(message)
+            elif message.error().code() != KafkaError._PARTITION_EOF:
+                raise KafkaException(message.error())
+        return good
+
+    def _process(self, batch: list[Message]) -> None:
+        started = time.perf_counter()
+        service = self.config.service
+        metrics.BATCH_SIZE.labels(service).observe(len(batch))
+        results: list[Result | None] = [None] * len(batch)
+        decoded: list[Incoming] = []
+        positions: list[int] = []
+        for i, message in enumerate(batch):
+            metrics.MESSAGES_IN.labels(service, message.topic()).inc()
+            record = None
+            if self.config.decode:
+                try:
+                    record = self.serde.decode(message.value() or b"", message.topic())
+                except SerdeError as exc:
+                    results[i] = Reject("decode_error", str(exc), "SerdeError")
+                    continue
+            decoded.append(Incoming(message, record))
+            positions.append(i)
+        for i, result in zip(positions, self.handler.handle(decoded), strict=True):
+            results[i] = result
+        for message, result in zip(batch, results, strict=True):
+            self.limit.record(isinstance(result, Reject))
+            outputs = self._deadletter(message, result) if isinstance(result, Reject) else list(result or [])
+            entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
+            for output in outputs:
+                self._produce(output, entry)
+        metrics.PROCESSING_LATENCY.labels(service).observe((time.perf_counter() - started) * 1000)
+
+    def _deadletter(self, message: Message, reject: Reject) -> list[Output]:
+        metrics.DEADLETTERS.labels(self.config.service, reject.reason).inc()
+        log.warning("rejected record", extra={"reason": reject.reason, "detail": reject.detail,
+                                               "topic": message.topic(), "partition": message.partition(),
+                                               "offset": message.offset()})
+        headers = deadletter_headers(reject, self.config.service, message.topic(), message.partition(),
+                                     message.offset(), message.headers())
+        key = message.key().decode("utf-8", "replace") if message.key() else ""
+        return [Output(self.config.deadletter_topic, key, "", message.value() or b"", headers)]
+
+    def _produce(self, output: Output, entry: list[int]) -> None:
+        if output.schema:
+            now = int(time.time() * 1000)
+            if "produced_time" in output.value:
+                output.value["produced_time"] = now
+                if output.value.get("origin_time"):
+                    metrics.PIPELINE_LATENCY.labels(self.config.service, output.topic).observe(
+                        now - output.value["origin_time"])
+            payload = self.serde.encode(output.schema, output.value, output.topic)
+        else:
+            payload = output.value
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                metrics.PRODUCE_ERRORS.labels(self.config.service).inc()
+                self._delivery_error = f"delivery to {output.topic} failed: {error}"
+                return
+            metrics.MESSAGES_OUT.labels(self.config.service, output.topic).inc()
+            OffsetTracker.ack(entry)
+
+        while True:
+            try:
+                self.producer.produce(output.topic, payload, output.key.encode(), headers=output.headers,
+                                      on_delivery=delivered)
+                return
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                self.producer.poll(0.1)
+
+    def _store_offsets(self) -> None:
+        advanced = self.offsets.committable()
+        if advanced:
+            self.consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in advanced.items()])
+
+    def _report_lag(self, every_s: float = 5.0) -> None:
+        now = time.monotonic()
+        if now - self._lag_reported < every_s:
+            return
+        self._lag_reported = now
+        for tp in self.consumer.position(self.consumer.assignment()):
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                metrics.CONSUMER_LAG.labels(self.config.service, tp.topic, str(tp.partition), self.config.group_id).set(
+                    max(0, high - tp.offset))
+
+    def _raise_if_failed(self) -> None:
+        if self._delivery_error:
+            # Offsets of the failed input were never stored: a restart reads it again.
+            raise RuntimeError(self._delivery_error)
+        if self.health.fatal:
+            raise RuntimeError(f"fatal Kafka client error: {self.health.fatal}")
+
+    def _drain(self) -> None:
+        remaining = self.producer.flush(30)
+        if remaining:
+            raise RuntimeError(f"{remaining} records still unacknowledged after 30 s")
+        self._store_offsets()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.health.ready = True
+        metrics.READY.labels(self.config.service).set(1)
+        log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Finish what is in flight so the next owner starts after it, then give the partitions up.
+        try:
+            self._drain()
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit on revoke failed", extra={"error": str(exc)})
+        self.offsets.forget([(p.topic, p.partition) for p in partitions])
+        log.info("partitions revoked", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
+
+    def _shutdown(self) -> None:
+        log.info("shutting down")
+        try:
+            if self._delivery_error is None:
+                self._drain()
+                try:
+                    self.consumer.commit(asynchronous=False)
+                except KafkaException as exc:
+                    if exc.args[0].code() != KafkaError._NO_OFFSET:
+                        raise
+        finally:
+            self.consumer.close()
+            self.health.ready = False
+            metrics.READY.labels(self.config.service).set(0)

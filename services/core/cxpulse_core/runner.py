@@ -1,0 +1,56 @@
+"""Builds and runs a confluent-kafka stream service: settings, logs, ops endpoint, clients, loop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from .dlq import DeadLetterLimitError, InvalidRatioLimit
+from .health import Health
+from .http import serve
+from .kafka import make_consumer, make_producer
+from .logs import configure_logging
+from .loop import Handler, LoopConfig, StreamLoop
+from .serde import make_serde
+from .settings import KafkaSettings, RuntimeSettings, SchemaRegistrySettings
+
+log = logging.getLogger(__name__)
+
+
+def run_stream_service(config: LoopConfig, handler: Handler,
+                       kafka: KafkaSettings | None = None, runtime: RuntimeSettings | None = None) -> int:
+    """Runs until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1, logged)."""
+    kafka = kafka or KafkaSettings()
+    runtime = runtime or RuntimeSettings()
+    configure_logging(config.service, runtime.log_level)
+    health = Health(runtime.liveness_timeout_s)
+
+    def fatal(error: str) -> None:
+        health.fatal = error
+
+    server = serve(health, runtime.http_host, runtime.http_port)
+    loop = StreamLoop(
+        config,
+        make_consumer(kafka, config.group_id, on_fatal=fatal),
+        make_producer(kafka, on_fatal=fatal),
+        make_serde(SchemaRegistrySettings()),
+        handler,
+        health,
+        InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages),
+    )
+    log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
+                               "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
+    signal.signal(signal.SIGTERM, loop.stop)  # graceful: finish the batch, flush, commit, close
+    signal.signal(signal.SIGINT, loop.stop)
+    try:
+        loop.run()
+    except DeadLetterLimitError as exc:
+        log.error("dead-letter limit exceeded", extra={"error": str(exc)})
+        return 1
+    except Exception:
+        log.exception("fatal error")
+        return 1
+    finally:
+        server.shutdown()
+    log.info("stopped")
+    return 0

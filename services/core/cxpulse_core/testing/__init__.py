@@ -1,0 +1,1 @@
+"""Test helpers shared by every service's tests: a real Kafka broker, unique topics, produce/consume."""

@@ -1,0 +1,41 @@
+"""pytest plugin (entry point `cxpulse_kafka`): a session-scoped real broker and fresh topics per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from ..settings import KafkaSettings
+from ..topics import TopicSpec, create_topics
+from .broker import test_broker
+from .kafka import unique_name
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kafka: needs a real Kafka broker (started once per session)")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    with test_broker() as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=kafka_bootstrap)
+
+
+@pytest.fixture
+def new_topic(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -> Callable[..., str]:
+    """Creates a topic with a unique name for this test: new_topic("in", partitions=1, compact=False)."""
+    base = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:40]
+
+    def create(suffix: str = "t", partitions: int = 1, compact: bool = False) -> str:
+        name = unique_name(f"{base}-{suffix}")
+        spec = TopicSpec(name, "test", (), "", partitions, 1, 3_600_000, "compact" if compact else "delete")
+        create_topics(kafka_settings, [spec])
+        return name
+
+    return create

@@ -1,0 +1,88 @@
+"""The topic table (schemas/topics.yaml) as data, and idempotent topic creation from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from .schemas import schema_dir
+from .settings import KafkaSettings
+
+RAW_EVENTS = "cx.raw.contact-events"
+RAW_CONTACT_LENS = "cx.raw.contact-lens"
+INTERACTIONS = "cx.interactions"
+UTTERANCE_SENTIMENT = "cx.sentiment.utterances"
+CONTACT_SENTIMENT = "cx.sentiment.contacts"
+CHURN_RISK = "cx.churn.risk"
+ESCALATIONS = "cx.routing.escalations"
+GUIDANCE = "cx.agent.guidance"
+ALERTS = "cx.alerts"
+NOTIFICATION_LOG = "cx.notifications.log"
+
+
+def deadletter(service: str) -> str:
+    return f"cx.deadletter.{service}"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    value_schemas: tuple[str, ...]
+    doc: str
+    partitions: int
+    replication_factor: int
+    retention_ms: int
+    cleanup_policy: str = "delete"
+    producers: tuple[str, ...] = field(default=())
+    consumers: tuple[str, ...] = field(default=())
+
+    def config(self) -> dict[str, str]:
+        config = {"cleanup.policy": self.cleanup_policy}
+        if self.cleanup_policy == "delete":
+            config["retention.ms"] = str(self.retention_ms)
+        return config
+
+
+def load_topics(path: Path | None = None) -> list[TopicSpec]:
+    table = yaml.safe_load((path or schema_dir() / "topics.yaml").read_text())
+    defaults = table.get("defaults", {})
+    specs = []
+    for row in table["topics"]:
+        merged = {**defaults, **row}
+        specs.append(TopicSpec(
+            name=merged["name"], key=merged["key"], value_schemas=tuple(merged["value_schemas"]),
+            doc=merged.get("doc", ""), partitions=int(merged["partitions"]),
+            replication_factor=int(merged["replication_factor"]), retention_ms=int(merged["retention_ms"]),
+            cleanup_policy=merged.get("cleanup_policy", "delete"),
+            producers=tuple(merged.get("producers", ())), consumers=tuple(merged.get("consumers", ())),
+        ))
+    return specs
+
+
+@cache
+def topic_table() -> dict[str, TopicSpec]:
+    return {spec.name: spec for spec in load_topics()}
+
+
+def create_topics(kafka: KafkaSettings, specs: list[TopicSpec], prefix: str = "",
+                  replication_factor: int | None = None, timeout_s: float = 30.0) -> dict[str, str]:
+    """Create the topics that do not exist yet; returns name -> "created" | "exists". Raises on other errors."""
+    admin = AdminClient(kafka.client_config())
+    new = [NewTopic(prefix + s.name, num_partitions=s.partitions,
+                    replication_factor=replication_factor or s.replication_factor, config=s.config()) for s in specs]
+    results: dict[str, str] = {}
+    for name, future in admin.create_topics(new, operation_timeout=timeout_s, request_timeout=timeout_s).items():
+        try:
+            future.result()
+            results[name] = "created"
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+            results[name] = "exists"
+    return results

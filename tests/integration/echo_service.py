@@ -1,0 +1,47 @@
+"""A minimal service on the shared stream loop, for integration tests: copies each decoded record (ChurnRisk,
+keyed by account) from the input topic to the output topic. With CRASH_ON_EVENT set, the process dies (no
+flush, no commit) when it meets that event id, before producing it, as a kill -9 would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from cxpulse_core.dlq import InvalidRatioLimit
+from cxpulse_core.health import Health
+from cxpulse_core.kafka import make_consumer, make_producer
+from cxpulse_core.loop import Incoming, LoopConfig, Output, StreamLoop
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.settings import KafkaSettings
+
+
+class Echo:
+    def __init__(self, output_topic: str, crash_on: str | None = None) -> None:
+        self.output_topic = output_topic
+        self.crash_on = crash_on
+
+    def handle(self, batch: list[Incoming]) -> list[list[Output]]:
+        results = []
+        for incoming in batch:
+            value = incoming.record.value
+            if value.get("event_id") == self.crash_on:
+                os._exit(9)
+            results.append([Output(self.output_topic, value["account_id"], incoming.record.schema, value)])
+        return results
+
+
+def build(kafka: KafkaSettings, source: str, sink: str, dlq: str, group: str, crash_on: str | None = None,
+          max_ratio: float = 0.9) -> StreamLoop:
+    config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5)
+    consumer = make_consumer(kafka, group, **{"auto.commit.interval.ms": 200, "session.timeout.ms": 6000})
+    return StreamLoop(config, consumer,
+                      make_producer(kafka), SingleObjectSerde(), Echo(sink, crash_on), Health(60),
+                      InvalidRatioLimit(max_ratio, 100, 10))
+
+
+if __name__ == "__main__":
+    bootstrap, source, sink, dlq, group = sys.argv[1:6]
+    loop = build(KafkaSettings(bootstrap_servers=bootstrap), source, sink, dlq, group, os.environ.get("CRASH_ON_EVENT"))
+    signal.signal(signal.SIGTERM, loop.stop)
+    loop.run()

@@ -1,0 +1,116 @@
+"""The shared plumbing against a real broker: both wire formats, dead letters, at-least-once on a crash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cxpulse_core.dlq import DeadLetterLimitError
+from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
+from cxpulse_core.settings import SchemaRegistrySettings
+from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+from echo_service import build
+
+pytestmark = pytest.mark.kafka
+SCHEMA = "io.cxpulse.churn.ChurnRisk"
+ECHO = Path(__file__).with_name("echo_service.py")
+
+
+def risk(i: int) -> dict:
+    return {"event_id": f"r-{i}", "account_id": f"a-{i}", "probability": i / 100, "band": "low", "reasons": [],
+            "contacts_seen": i, "trigger": "contact", "last_contact_id": None, "model_version": "m",
+            "as_of_time": 1_764_190_800_000 + i, "origin_time": 1_764_190_800_000, "produced_time": 0}
+
+
+def risks(serde, topic: str, n: int) -> list[tuple[str, bytes]]:
+    return [(f"a-{i}", serde.encode(SCHEMA, risk(i), topic)) for i in range(n)]
+
+
+class Running:
+    """Runs a StreamLoop in a thread until stopped."""
+
+    def __init__(self, loop) -> None:
+        self.loop = loop
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self.error = exc
+
+    def stop(self) -> None:
+        self.loop.stop()
+        self.thread.join(30)
+
+
+@pytest.mark.parametrize("make", [SingleObjectSerde, lambda: ConfluentSerde(SchemaRegistrySettings(url="mock://it"))],
+                         ids=["single-object", "confluent"])
+def test_avro_round_trip_through_the_broker(kafka_settings, new_topic, make):
+    serde = make()
+    topic = new_topic()
+    produce(kafka_settings, topic, risks(serde, topic, 20))
+    received = values(consume(kafka_settings, topic, 20), serde)
+    assert [v["event_id"] for v in received] == [f"r-{i}" for i in range(20)]
+    assert received[3] == risk(3)
+
+
+def test_a_malformed_record_goes_to_the_deadletter_topic_and_good_ones_pass(kafka_settings, new_topic):
+    serde = SingleObjectSerde()
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    records = risks(serde, source, 5)
+    records.insert(2, ("c-bad", b"not avro at all"))
+    produce(kafka_settings, source, records)
+    running = Running(build(kafka_settings, source, sink, dlq, unique_name("g")))
+    try:
+        out = consume(kafka_settings, sink, 5, timeout_s=30)
+        dead = consume(kafka_settings, dlq, 1, timeout_s=10)
+    finally:
+        running.stop()
+    assert running.error is None
+    assert sorted(v["event_id"] for v in values(out, serde)) == [f"r-{i}" for i in range(5)]
+    assert len(dead) == 1
+    headers = headers_of(dead[0])
+    assert dead[0].value() == b"not avro at all"  # the original bytes, untouched
+    assert dead[0].key() == b"c-bad"
+    assert headers["cxpulse.error.reason"] == "decode_error"
+    assert "C3 01" in headers["cxpulse.error.message"]
+    assert headers["cxpulse.error.source.topic"] == source
+    assert headers["cxpulse.error.source.offset"] == "2"
+
+
+def test_a_flood_of_bad_records_stops_the_loop_loudly(kafka_settings, new_topic):
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    produce(kafka_settings, source, [(f"k{i}", b"junk") for i in range(30)])
+    running = Running(build(kafka_settings, source, sink, dlq, unique_name("g"), max_ratio=0.5))
+    running.thread.join(30)
+    assert isinstance(running.error, DeadLetterLimitError)
+
+
+def test_a_consumer_killed_before_storing_its_offset_reads_the_record_again(kafka_settings, new_topic):
+    serde = SingleObjectSerde()
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    args = [sys.executable, str(ECHO), kafka_settings.bootstrap_servers, source, sink, dlq, unique_name("g")]
+    first = subprocess.Popen(args, env=os.environ | {"CRASH_ON_EVENT": "r-4"})
+    records = risks(serde, source, 6)
+    produce(kafka_settings, source, records[:4])
+    assert len(consume(kafka_settings, sink, 4, timeout_s=30)) == 4
+    time.sleep(1.5)  # several auto-commit intervals: r-0..r-3 are committed
+    produce(kafka_settings, source, records[4:])
+    assert first.wait(30) == 9  # died on r-4 before producing it: its offset was never stored
+    restarted = subprocess.Popen(args)
+    try:
+        # The dead member holds its partition until its session times out (6 s here).
+        after = [v["event_id"] for v in values(consume(kafka_settings, sink, 6, timeout_s=45, settle_s=2), serde)]
+    finally:
+        restarted.terminate()
+        restarted.wait(30)
+    assert restarted.returncode == 0  # SIGTERM is a graceful stop
+    assert sorted(after) == [f"r-{i}" for i in range(6)]  # r-4 read again, nothing lost, nothing doubled
