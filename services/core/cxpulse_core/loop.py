@@ -27,6 +27,7 @@ class Output:
     schema: str  # full Avro record name; "" sends `value` as raw bytes (value must then be bytes)
     value: Any
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None  # None: by key; set for changelogs, which must follow their input's partition
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ Result = Sequence[Output] | Reject
 
 
 class Handler(Protocol):
+    """Handlers may also define on_assign(partitions: list[int]) / on_revoke(partitions: list[int]) to load and
+    drop per-partition state."""
+
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
         """One result per input, in order: outputs to produce (possibly none) or a rejection."""
 
@@ -53,6 +57,9 @@ class LoopConfig:
     max_batch: int = 500
     max_wait_ms: int = 0  # after the first record, wait this long for a fuller batch (micro-batching)
     poll_timeout_s: float = 0.5
+    # Exactly-once: each batch's outputs, state changelog and input offsets commit in one Kafka transaction
+    # (the producer needs a transactional.id, the consumer enable.auto.commit=false).
+    transactional: bool = False
 
 
 class StreamLoop:
@@ -69,13 +76,17 @@ class StreamLoop:
         self._stopping = True
 
     def run(self) -> None:
+        if self.config.transactional:
+            self.producer.init_transactions()
         self.consumer.subscribe(list(self.config.topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
         try:
             while not self._stopping:
                 self.health.beat()
                 batch = self._next_batch()
-                if batch:
+                if batch and self.config.transactional:
+                    self._process_in_transaction(batch)
+                elif batch:
                     self._process(batch)
                 self.producer.poll(0)  # serve delivery callbacks
                 self._store_offsets()
@@ -99,6 +110,26 @@ class StreamLoop:
 
     def _process(self, batch: list[Message]) -> None:
         started = time.perf_counter()
+        for message, outputs in self._handle(batch):
+            entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
+            for output in outputs:
+                self._produce(output, entry)
+        metrics.PROCESSING_LATENCY.labels(self.config.service).observe((time.perf_counter() - started) * 1000)
+
+    def _process_in_transaction(self, batch: list[Message]) -> None:
+        started = time.perf_counter()
+        self.producer.begin_transaction()
+        for _, outputs in self._handle(batch):
+            for output in outputs:
+                self._produce(output, None)
+        positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
+        self.producer.send_offsets_to_transaction(positions, self.consumer.consumer_group_metadata())
+        # Any failure here raises: the process exits and restarts from the last committed transaction, with its
+        # state restored from the changelog written in that same transaction.
+        self.producer.commit_transaction()
+        metrics.PROCESSING_LATENCY.labels(self.config.service).observe((time.perf_counter() - started) * 1000)
+
+    def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output]]]:
         service = self.config.service
         metrics.BATCH_SIZE.labels(service).observe(len(batch))
         results: list[Result | None] = [None] * len(batch)
@@ -117,13 +148,12 @@ class StreamLoop:
             positions.append(i)
         for i, result in zip(positions, self.handler.handle(decoded), strict=True):
             results[i] = result
+        handled = []
         for message, result in zip(batch, results, strict=True):
             self.limit.record(isinstance(result, Reject))
-            outputs = self._deadletter(message, result) if isinstance(result, Reject) else list(result or [])
-            entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
-            for output in outputs:
-                self._produce(output, entry)
-        metrics.PROCESSING_LATENCY.labels(service).observe((time.perf_counter() - started) * 1000)
+            handled.append((message, self._deadletter(message, result) if isinstance(result, Reject)
+                            else list(result or [])))
+        return handled
 
     def _deadletter(self, message: Message, reject: Reject) -> list[Output]:
         metrics.DEADLETTERS.labels(self.config.service, reject.reason).inc()
@@ -135,7 +165,7 @@ class StreamLoop:
         key = message.key().decode("utf-8", "replace") if message.key() else ""
         return [Output(self.config.deadletter_topic, key, "", message.value() or b"", headers)]
 
-    def _produce(self, output: Output, entry: list[int]) -> None:
+    def _produce(self, output: Output, entry: list[int] | None) -> None:
         if output.schema:
             now = int(time.time() * 1000)
             if "produced_time" in output.value:
@@ -153,11 +183,14 @@ class StreamLoop:
                 self._delivery_error = f"delivery to {output.topic} failed: {error}"
                 return
             metrics.MESSAGES_OUT.labels(self.config.service, output.topic).inc()
-            OffsetTracker.ack(entry)
+            if entry is not None:
+                OffsetTracker.ack(entry)
 
         while True:
             try:
-                self.producer.produce(output.topic, payload, output.key.encode(), headers=output.headers,
+                extra = {} if output.partition is None else {"partition": output.partition}
+                self.producer.produce(output.topic, payload, output.key.encode() if output.key is not None else None,
+                                      headers=output.headers, **extra,
                                       on_delivery=delivered)
                 return
             except BufferError:  # local queue full: let deliveries drain, then retry
@@ -193,11 +226,17 @@ class StreamLoop:
         self._store_offsets()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if hasattr(self.handler, "on_assign"):
+            self.handler.on_assign([p.partition for p in partitions])  # e.g. restore state before reading
         self.health.ready = True
         metrics.READY.labels(self.config.service).set(1)
         log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if hasattr(self.handler, "on_revoke"):
+            self.handler.on_revoke([p.partition for p in partitions])
+        if self.config.transactional:  # every batch was committed in its transaction already
+            return
         # Finish what is in flight so the next owner starts after it, then give the partitions up.
         try:
             self._drain()
@@ -211,7 +250,7 @@ class StreamLoop:
     def _shutdown(self) -> None:
         log.info("shutting down")
         try:
-            if self._delivery_error is None:
+            if self._delivery_error is None and not self.config.transactional:
                 self._drain()
                 try:
                     self.consumer.commit(asynchronous=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 
 from .dlq import DeadLetterLimitError, InvalidRatioLimit
 from .health import Health
@@ -29,10 +31,15 @@ def run_stream_service(config: LoopConfig, handler: Handler,
         health.fatal = error
 
     server = serve(health, runtime.http_host, runtime.http_port)
+    producer_extra, consumer_extra = {}, {}
+    if config.transactional:
+        # KIP-447: fencing follows the consumer group, so the id need only be unique per live instance.
+        producer_extra = {"transactional.id": f"{config.group_id}-{socket.gethostname()}-{os.getpid()}"}
+        consumer_extra = {"enable.auto.commit": False}
     loop = StreamLoop(
         config,
-        make_consumer(kafka, config.group_id, on_fatal=fatal),
-        make_producer(kafka, on_fatal=fatal),
+        make_consumer(kafka, config.group_id, on_fatal=fatal, **consumer_extra),
+        make_producer(kafka, on_fatal=fatal, **producer_extra),
         make_serde(SchemaRegistrySettings()),
         handler,
         health,

@@ -23,6 +23,7 @@ ESCALATIONS = "cx.routing.escalations"
 GUIDANCE = "cx.agent.guidance"
 ALERTS = "cx.alerts"
 NOTIFICATION_LOG = "cx.notifications.log"
+SENTIMENT_STATE = "cx.sentiment.contact-state"
 
 
 def deadletter(service: str) -> str:
