@@ -31,6 +31,8 @@ def make_producer(kafka: KafkaSettings, on_fatal: Callable[[str], None] | None =
         "acks": "all",
         "linger.ms": 2,  # small: alerts are latency-sensitive; batching still happens under load
         "compression.type": "lz4",
+        # Java's partitioner (murmur2), so keys land where Java clients, Kafka Streams and faust put them.
+        "partitioner": "murmur2_random",
         "error_cb": _error_callback(on_fatal),
     }
     return Producer(config | overrides)
