@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from echo_service import build
+
 from cxpulse_core.dlq import DeadLetterLimitError
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings
 from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
-from echo_service import build
 
 pytestmark = pytest.mark.kafka
 SCHEMA = "io.cxpulse.churn.ChurnRisk"

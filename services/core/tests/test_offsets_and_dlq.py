@@ -1,4 +1,5 @@
 import pytest
+
 from cxpulse_core.dlq import DeadLetterLimitError, InvalidRatioLimit, Reject, deadletter_headers
 from cxpulse_core.offsets import OffsetTracker
 

@@ -1,4 +1,5 @@
 import pytest
+
 from cxpulse_core.schemas import shipped_schemas
 from cxpulse_core.serde import ConfluentSerde, SerdeError, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings

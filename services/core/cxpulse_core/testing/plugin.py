@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ..settings import KafkaSettings
-from ..topics import TopicSpec, create_topics
+from ..settings import KafkaSettings, RuntimeSettings
+from ..topics import TopicSpec, create_topics, load_topics
 from .broker import test_broker
 from .kafka import unique_name
 
@@ -39,3 +39,12 @@ def new_topic(kafka_settings: KafkaSettings, request: pytest.FixtureRequest) -> 
         return name
 
     return create
+
+
+@pytest.fixture
+def cx_runtime(kafka_settings: KafkaSettings) -> RuntimeSettings:
+    """Every topic of schemas/topics.yaml under a fresh prefix: a private cxpulse namespace for one test.
+    Services built with this RuntimeSettings read and write only there."""
+    prefix = unique_name("t") + "."
+    create_topics(kafka_settings, load_topics(), prefix)
+    return RuntimeSettings(topic_prefix=prefix, http_port=0)

@@ -1,0 +1,135 @@
+"""The one pure entry point the Kafka loop calls: raw record in, normalized outputs (or a verdict) out.
+
+process() returns a list of Output (possibly empty: e.g. a Contact Lens SEGMENTS event holding only
+Utterance partials or Categories), a Rejection (goes to the dead-letter topic), or None for a duplicate
+dropped on purpose. Counters (self.counters) are plain numbers for the caller to export as metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contactlens import adapt
+from .contract import DEFAULT_MAX_BYTES, decode_json_object, parse_raw_event
+from .model import RawEvent, Rejected
+from .normalize import contact_context, normalize
+from .redact import ALL_TYPES, Redactor
+from .state import ContactOrder, DedupWindow
+
+SOURCES = ("cxpulse", "contact-lens")
+
+
+@dataclass(frozen=True)
+class IngestRules:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    dedup_max_ids: int = 500_000
+    dedup_ttl_ms: int = 30 * 60_000  # longer than any plausible producer retry / replay burst
+    redaction_types: frozenset[str] = ALL_TYPES
+    order_tolerance_ms: int = 5_000  # how far an unsequenced event may lag the newest of its contact
+    max_contacts: int = 200_000
+    forget_ended_after_ms: int = 10 * 60_000
+
+
+@dataclass(frozen=True)
+class Output:
+    schema: str
+    key: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    field: str | None
+    detail: str
+
+
+@dataclass
+class IngestCounters:
+    accepted: int = 0  # output events, not inputs
+    duplicates: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)  # by reason
+    redactions: dict[str, int] = field(default_factory=dict)  # placeholders inserted, by type
+    contactlens_utterance_partials: int = 0  # dropped in favour of their Transcript
+    contactlens_ignored_segments: int = 0
+    contactlens_categories: dict[str, int] = field(default_factory=dict)  # matched category name -> count
+    out_of_order_segments: int = 0  # dropped from a multi-segment event whose other segments went through
+
+
+class Ingestor:
+    def __init__(self, settings: IngestRules | None = None) -> None:
+        self.settings = settings = settings or IngestRules()
+        self.redactor = Redactor(settings.redaction_types)
+        self.dedup = DedupWindow(settings.dedup_max_ids, settings.dedup_ttl_ms)
+        self.order = ContactOrder(settings.max_contacts, settings.order_tolerance_ms,
+                                  settings.forget_ended_after_ms)
+        self.counters = IngestCounters()
+
+    def process(self, raw: bytes | dict[str, Any], source: str, origin_time_ms: int,
+                now_ms: int) -> list[Output] | Rejection | None:
+        try:
+            if source == "cxpulse":
+                events = [parse_raw_event(raw, self.settings.max_bytes)]
+            elif source == "contact-lens":
+                events = self._adapt_contact_lens(raw, origin_time_ms)
+            else:
+                raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+        except Rejected as e:
+            return self._reject(e)
+        return self._admit_all(events, source, origin_time_ms, now_ms)
+
+    def _adapt_contact_lens(self, raw: bytes | dict[str, Any], origin_time_ms: int) -> list[RawEvent]:
+        doc = decode_json_object(raw, self.settings.max_bytes) if isinstance(raw, (bytes, bytearray)) else raw
+        if type(doc) is not dict:
+            raise Rejected("wrong_type", None, "expected object")
+        batch = adapt(doc, origin_time_ms)
+        counters = self.counters
+        counters.contactlens_utterance_partials += batch.utterance_partials
+        counters.contactlens_ignored_segments += batch.ignored_segments
+        for name in batch.categories:
+            counters.contactlens_categories[name] = counters.contactlens_categories.get(name, 0) + 1
+        return batch.events
+
+    def _admit_all(self, events: list[RawEvent], source: str, origin_time_ms: int,
+                   now_ms: int) -> list[Output] | Rejection | None:
+        outputs: list[Output] = []
+        first_rejection: Rejected | None = None
+        duplicates = rejected = 0
+        for event in events:
+            if self.dedup.contains(event.event_id, now_ms):
+                duplicates += 1
+                continue
+            # Contact Lens mixes AWS's clock (chat AbsoluteTime) with ours; order it by the Kafka time only.
+            order_time = event.timestamp_ms if source == "cxpulse" else origin_time_ms
+            try:
+                admitted = self.order.admit(event.contact_id, event.type, event.sequence, order_time, now_ms)
+            except Rejected as e:
+                first_rejection = first_rejection or e
+                rejected += 1
+                continue
+            state = admitted.state
+            if event.type == "contact_started":
+                state.context = contact_context(event)
+            schema, record = normalize(event, sequence=admitted.sequence, turn=admitted.turn, source=source,
+                                       origin_time_ms=origin_time_ms, now_ms=now_ms, redactor=self.redactor,
+                                       context=state.context, started_ms=state.started_ms)
+            if event.type == "utterance" and record["redactions"]:
+                totals = self.counters.redactions
+                for kind, n in record["redactions"].items():
+                    totals[kind] = totals.get(kind, 0) + n
+            self.dedup.add(event.event_id, now_ms)  # only once accepted: a rejected id may be retried
+            outputs.append(Output(schema, event.contact_id, record))
+        self.counters.duplicates += duplicates
+        self.counters.accepted += len(outputs)
+        if first_rejection is not None:
+            if not outputs:
+                return self._reject(first_rejection)
+            self.counters.out_of_order_segments += rejected
+        if not outputs and duplicates:
+            return None
+        return outputs
+
+    def _reject(self, e: Rejected) -> Rejection:
+        rejected = self.counters.rejected
+        rejected[e.reason] = rejected.get(e.reason, 0) + 1
+        return Rejection(e.reason, e.field, e.detail)

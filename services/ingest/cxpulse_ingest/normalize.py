@@ -1,0 +1,67 @@
+"""RawEvent -> (Avro schema full name, record dict) matching schemas/interaction/*.avsc exactly.
+
+Times stay epoch-ms ints (the serde converts). produced_time is set to ingest_time here and overwritten by
+the producer step. Contact fields an event lacks are taken from the contact's contact_started, so every
+utterance carries account/agent/queue/channel for downstream joins without a lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import RawEvent
+from .redact import Redactor
+
+CONTACT_STARTED = "io.cxpulse.interaction.ContactStarted"
+UTTERANCE = "io.cxpulse.interaction.Utterance"
+CONTACT_ENDED = "io.cxpulse.interaction.ContactEnded"
+SCHEMA_BY_TYPE = {"contact_started": CONTACT_STARTED, "utterance": UTTERANCE, "contact_ended": CONTACT_ENDED}
+CONTEXT_FIELDS = ("account_id", "customer_id", "agent_id", "queue", "channel", "journey_stage", "language")
+DEFAULT_CHANNEL = "voice"
+DEFAULT_LANGUAGE = "en-US"
+_NO_CONTEXT: dict[str, str | None] = {}
+
+
+def contact_context(event: RawEvent) -> dict[str, str | None]:
+    """What a contact_started tells about the whole contact."""
+    return {name: getattr(event, name) for name in CONTEXT_FIELDS}
+
+
+def normalize(event: RawEvent, *, sequence: int, turn: int, source: str, origin_time_ms: int, now_ms: int,
+              redactor: Redactor, context: dict[str, str | None] | None = None,
+              started_ms: int | None = None) -> tuple[str, dict[str, Any]]:
+    ctx = context or _NO_CONTEXT
+    record: dict[str, Any] = {
+        "event_id": event.event_id,
+        "contact_id": event.contact_id,
+        "account_id": event.account_id or ctx.get("account_id"),
+        "customer_id": event.customer_id or ctx.get("customer_id"),
+        "agent_id": event.agent_id or ctx.get("agent_id"),
+        "queue": event.queue or ctx.get("queue"),
+        "channel": event.channel or ctx.get("channel") or DEFAULT_CHANNEL,
+        "journey_stage": event.journey_stage or ctx.get("journey_stage"),
+        "language": event.language or ctx.get("language") or DEFAULT_LANGUAGE,
+        "sequence": sequence,
+        "source": source,
+        "event_time": event.timestamp_ms,
+        "ingest_time": now_ms,
+        "origin_time": origin_time_ms,
+        "produced_time": now_ms,
+    }
+    kind = event.type
+    if kind == "utterance":
+        text, counts = redactor.redact(event.text or "")
+        record["utterance_id"] = event.utterance_id or event.event_id
+        record["turn"] = turn
+        record["speaker"] = event.speaker
+        record["text"] = text
+        record["begin_offset_ms"] = event.begin_offset_ms
+        record["end_offset_ms"] = event.end_offset_ms
+        record["redactions"] = counts
+    elif kind == "contact_started":
+        record["reason"] = event.reason
+    else:
+        record["status"] = event.status or "completed"
+        record["disposition"] = event.disposition
+        duration = event.timestamp_ms - started_ms if started_ms is not None else None
+        record["duration_ms"] = duration if duration is not None and duration >= 0 else None
+    return SCHEMA_BY_TYPE[kind], record

@@ -1,0 +1,30 @@
+"""Settings of the ingest service (environment variables INGEST_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .ingestor import IngestRules
+from .redact import ALL_TYPES
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True, extra="ignore")
+
+    group_id: str = "cxpulse-ingest"
+    max_bytes: int = Field(64 * 1024, ge=256)  # larger raw records are rejected as oversized
+    dedup_max_ids: int = Field(500_000, ge=1)
+    dedup_ttl_ms: int = Field(30 * 60_000, ge=1)
+    redact: str = ",".join(sorted(ALL_TYPES))  # comma-separated subset of CARD,SSN,EMAIL,PHONE; "" turns it off
+    order_tolerance_ms: int = Field(5_000, ge=0)
+    max_contacts: int = Field(200_000, ge=1)
+
+    def rules(self) -> IngestRules:
+        types = frozenset(t.strip().upper() for t in self.redact.split(",") if t.strip())
+        unknown = types - ALL_TYPES
+        if unknown:
+            raise ValueError(f"INGEST_REDACT: unknown types {sorted(unknown)}; known: {sorted(ALL_TYPES)}")
+        return IngestRules(max_bytes=self.max_bytes, dedup_max_ids=self.dedup_max_ids,
+                           dedup_ttl_ms=self.dedup_ttl_ms, redaction_types=types,
+                           order_tolerance_ms=self.order_tolerance_ms, max_contacts=self.max_contacts)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from cxpulse_ingest.model import Rejected
+from cxpulse_ingest.state import ContactOrder, DedupWindow
+
+
+def test_dedup_sees_repeat_within_ttl_and_forgets_after() -> None:
+    window = DedupWindow(max_ids=10, ttl_ms=1_000)
+    assert window.seen("a", 0) is False
+    assert window.seen("a", 999) is True
+    assert window.seen("a", 2_001) is False  # expired at 1_000 past its first sighting
+    assert len(window) == 1
+
+
+def test_dedup_is_bounded_and_evicts_oldest() -> None:
+    window = DedupWindow(max_ids=3, ttl_ms=10**9)
+    for i in range(5):
+        window.seen(f"id{i}", i)
+    assert len(window) == 3
+    assert window.seen("id0", 10) is False  # evicted
+    assert window.seen("id4", 10) is True
+
+
+def test_dedup_contains_does_not_record() -> None:
+    window = DedupWindow(max_ids=3, ttl_ms=100)
+    assert window.contains("x", 0) is False
+    assert window.contains("x", 1) is False
+    window.add("x", 1)
+    assert window.contains("x", 2) is True
+
+
+def order(tolerance_ms: int = 1_000, max_contacts: int = 100) -> ContactOrder:
+    return ContactOrder(max_contacts=max_contacts, tolerance_ms=tolerance_ms, forget_after_ms=60_000)
+
+
+def test_given_sequences_must_increase() -> None:
+    contacts = order()
+    assert contacts.admit("c", "contact_started", 1, 0, 0).sequence == 1
+    assert contacts.admit("c", "utterance", 5, 0, 0).sequence == 5  # gaps are fine
+    with pytest.raises(Rejected) as info:
+        contacts.admit("c", "utterance", 5, 0, 0)
+    assert (info.value.reason, info.value.field) == ("out_of_order", "sequence")
+
+
+def test_without_sequence_time_may_lag_only_by_tolerance_and_sequence_is_assigned() -> None:
+    contacts = order(tolerance_ms=1_000)
+    assert contacts.admit("c", "utterance", None, 10_000, 0).sequence == 0
+    assert contacts.admit("c", "utterance", None, 9_000, 0).sequence == 1  # exactly at tolerance
+    with pytest.raises(Rejected) as info:
+        contacts.admit("c", "utterance", None, 8_999, 0)
+    assert (info.value.reason, info.value.field) == ("out_of_order", "timestamp")
+
+
+def test_turns_count_utterances_only() -> None:
+    contacts = order()
+    assert contacts.admit("c", "contact_started", None, 0, 0).turn == 0
+    assert [contacts.admit("c", "utterance", None, t, 0).turn for t in (1, 2, 3)] == [1, 2, 3]
+    assert contacts.admit("other", "utterance", None, 0, 0).turn == 1  # per contact
+
+
+def test_nothing_after_end_until_forgotten() -> None:
+    contacts = order()
+    contacts.admit("c", "utterance", None, 0, now_ms=0)
+    contacts.admit("c", "contact_ended", None, 1, now_ms=100)
+    with pytest.raises(Rejected) as info:
+        contacts.admit("c", "utterance", None, 2, now_ms=200)
+    assert info.value.reason == "out_of_order" and "after contact_ended" in info.value.detail
+    # 60 s after the end the contact is forgotten: the id may be reused as a fresh contact
+    assert contacts.admit("c", "utterance", None, 3, now_ms=60_101).turn == 1
+
+
+def test_rejected_event_does_not_change_state() -> None:
+    contacts = order()
+    contacts.admit("c", "utterance", 3, 0, 0)
+    with pytest.raises(Rejected):
+        contacts.admit("c", "utterance", 2, 0, 0)
+    assert contacts.admit("c", "utterance", 4, 0, 0).turn == 2
+
+
+def test_contacts_are_lru_bounded() -> None:
+    contacts = order(max_contacts=2)
+    contacts.admit("a", "utterance", None, 0, 0)
+    contacts.admit("b", "utterance", None, 0, 0)
+    contacts.admit("a", "utterance", None, 0, 0)  # a is now most recent
+    contacts.admit("c", "utterance", None, 0, 0)
+    assert len(contacts) == 2 and contacts.get("b") is None and contacts.get("a") is not None
+    assert contacts.evicted == 1
