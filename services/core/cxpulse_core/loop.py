@@ -114,7 +114,7 @@ class StreamLoop:
             entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
             for output in outputs:
                 self._produce(output, entry)
-        metrics.PROCESSING_LATENCY.labels(self.config.service).observe((time.perf_counter() - started) * 1000)
+        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe((time.perf_counter() - started) * 1000)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
         started = time.perf_counter()
@@ -127,16 +127,17 @@ class StreamLoop:
         # Any failure here raises: the process exits and restarts from the last committed transaction, with its
         # state restored from the changelog written in that same transaction.
         self.producer.commit_transaction()
-        metrics.PROCESSING_LATENCY.labels(self.config.service).observe((time.perf_counter() - started) * 1000)
+        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe((time.perf_counter() - started) * 1000)
 
     def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output]]]:
         service = self.config.service
-        metrics.BATCH_SIZE.labels(service).observe(len(batch))
+        metrics.child(metrics.BATCH_SIZE, service).observe(len(batch))
+        for topic in {m.topic() for m in batch}:
+            metrics.child(metrics.MESSAGES_IN, service, topic).inc(sum(m.topic() == topic for m in batch))
         results: list[Result | None] = [None] * len(batch)
         decoded: list[Incoming] = []
         positions: list[int] = []
         for i, message in enumerate(batch):
-            metrics.MESSAGES_IN.labels(service, message.topic()).inc()
             record = None
             if self.config.decode:
                 try:
@@ -156,7 +157,7 @@ class StreamLoop:
         return handled
 
     def _deadletter(self, message: Message, reject: Reject) -> list[Output]:
-        metrics.DEADLETTERS.labels(self.config.service, reject.reason).inc()
+        metrics.child(metrics.DEADLETTERS, self.config.service, reject.reason).inc()
         log.warning("rejected record", extra={"reason": reject.reason, "detail": reject.detail,
                                                "topic": message.topic(), "partition": message.partition(),
                                                "offset": message.offset()})
@@ -171,7 +172,7 @@ class StreamLoop:
             if "produced_time" in output.value:
                 output.value["produced_time"] = now
                 if output.value.get("origin_time"):
-                    metrics.PIPELINE_LATENCY.labels(self.config.service, output.topic).observe(
+                    metrics.child(metrics.PIPELINE_LATENCY, self.config.service, output.topic).observe(
                         now - output.value["origin_time"])
             payload = self.serde.encode(output.schema, output.value, output.topic)
         else:
@@ -182,7 +183,7 @@ class StreamLoop:
                 metrics.PRODUCE_ERRORS.labels(self.config.service).inc()
                 self._delivery_error = f"delivery to {output.topic} failed: {error}"
                 return
-            metrics.MESSAGES_OUT.labels(self.config.service, output.topic).inc()
+            metrics.child(metrics.MESSAGES_OUT, self.config.service, output.topic).inc()
             if entry is not None:
                 OffsetTracker.ack(entry)
 

@@ -4,6 +4,8 @@ their own `metrics.py`, built with the helpers below so names and buckets stay u
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 # Milliseconds: from sub-millisecond steps to multi-second stalls.
@@ -29,3 +31,14 @@ BATCH_SIZE = Histogram("cxpulse_batch_size", "Records per consumed batch.", ("se
 CONSUMER_LAG = Gauge("cxpulse_consumer_lag", "High watermark minus committed position.",
                      ("service", "topic", "partition", "consumer_group"))
 READY = Gauge("cxpulse_ready", "1 when partitions are assigned and the service processes input.", ("service",))
+
+_children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Counter | Gauge | Histogram, *labels: str) -> Any:
+    """metric.labels(*labels), memoized: labels() costs microseconds, too much per message on a hot path."""
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found

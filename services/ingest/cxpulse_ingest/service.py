@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import now_ms
 from cxpulse_core.loop import Incoming, Output, Result
+from cxpulse_core.metrics import child
 from cxpulse_core.serde import Serde, SerdeError
 
 from .ingestor import Ingestor, Rejection
@@ -48,6 +49,6 @@ class IngestHandler:
             return Reject(result.reason, where + result.detail)
         outputs = []
         for out in result:
-            EVENTS_OUT.labels(self.service, out.schema.rsplit(".", 1)[-1]).inc()
+            child(EVENTS_OUT, self.service, out.schema.rsplit(".", 1)[-1]).inc()
             outputs.append(Output(self.output_topic, out.key, out.schema, out.value))
         return outputs
