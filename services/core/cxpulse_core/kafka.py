@@ -48,6 +48,7 @@ def make_consumer(kafka: KafkaSettings, group_id: str, on_fatal: Callable[[str],
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "max.poll.interval.ms": 300000,
+        "session.timeout.ms": 10000,  # a dead replica's partitions move on after 10 s, not the default 45 s
         "error_cb": _error_callback(on_fatal),
     }
     return Consumer(config | overrides)

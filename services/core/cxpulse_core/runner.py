@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 
 from .dlq import DeadLetterLimitError, InvalidRatioLimit
 from .health import Health
@@ -33,8 +31,8 @@ def run_stream_service(config: LoopConfig, handler: Handler,
     server = serve(health, runtime.http_host, runtime.http_port)
     producer_extra, consumer_extra = {}, {}
     if config.transactional:
-        # KIP-447: fencing follows the consumer group, so the id need only be unique per live instance.
-        producer_extra = {"transactional.id": f"{config.group_id}-{socket.gethostname()}-{os.getpid()}"}
+        producer_extra = {"transactional.id": f"{config.group_id}-{runtime.instance_id}",
+                          "transaction.timeout.ms": 15000}
         consumer_extra = {"enable.auto.commit": False}
     loop = StreamLoop(
         config,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -72,6 +73,9 @@ class RuntimeSettings(BaseSettings):
     dlq_min_messages: int = 100  # ... once at least this many messages were seen in the window
     dlq_window: int = 1000
     liveness_timeout_s: float = 60.0  # /healthz fails when the poll loop has not advanced for this long
+    # Stable per replica (a StatefulSet pod name): a restarted replica reuses its transactional id, which
+    # fences its predecessor and aborts its open transaction at once instead of after a timeout.
+    instance_id: str = Field(default_factory=socket.gethostname)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
