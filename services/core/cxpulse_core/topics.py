@@ -24,6 +24,7 @@ GUIDANCE = "cx.agent.guidance"
 ALERTS = "cx.alerts"
 NOTIFICATION_LOG = "cx.notifications.log"
 SENTIMENT_STATE = "cx.sentiment.contact-state"
+NOTIFICATION_DELIVERED = "cx.notification.delivered"
 
 
 def deadletter(service: str) -> str:
@@ -45,7 +46,7 @@ class TopicSpec:
 
     def config(self) -> dict[str, str]:
         config = {"cleanup.policy": self.cleanup_policy}
-        if self.cleanup_policy == "delete":
+        if "delete" in self.cleanup_policy:
             config["retention.ms"] = str(self.retention_ms)
         return config
 

@@ -1,0 +1,91 @@
+"""Deduplication and rate limits, free of I/O (the caller passes the clock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    rate_per_s: float
+    burst: int
+    tokens: float = field(init=False)
+    updated: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self, now: float) -> bool:
+        if self.updated is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate_per_s)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def full_at(self, now: float) -> bool:
+        return self.updated is None or self.tokens + (now - self.updated) * self.rate_per_s >= self.burst
+
+
+class RateLimiter:
+    """One token bucket per key (contact id, recipient); rate 0 disables the limit."""
+
+    def __init__(self, per_minute: float, burst: int, max_keys: int = 100_000) -> None:
+        self.rate_per_s = per_minute / 60
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def allow(self, key: str, now: float) -> bool:
+        if self.rate_per_s <= 0:
+            return True
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = TokenBucket(self.rate_per_s, self.burst)
+        return bucket.take(now)
+
+    def _prune(self, now: float) -> None:
+        # A refilled bucket holds no information: dropping it changes nothing.
+        for key in [k for k, b in self._buckets.items() if b.full_at(now)]:
+            del self._buckets[key]
+
+
+def dedup_key(alert_id: str, channel: str, recipient: str) -> str:
+    return f"{alert_id}/{channel}/{recipient}"
+
+
+class Outcomes:
+    """Final outcomes by dedup key (restored from the changelog) plus the deliveries in progress: a delivery
+    whose key is in either is a duplicate. Outcomes older than `ttl_ms` are forgotten (inputs that old are
+    past the input topics' retention and cannot be read again)."""
+
+    def __init__(self, ttl_ms: int) -> None:
+        self.ttl_ms = ttl_ms
+        self.final: dict[str, tuple[str, int]] = {}  # key -> (outcome, time in ms)
+        self.pending: set[str] = set()
+
+    def seen(self, key: str) -> str | None:
+        """The earlier outcome ("pending" while in progress), or None for a new delivery."""
+        if key in self.pending:
+            return "pending"
+        earlier = self.final.get(key)
+        return earlier[0] if earlier else None
+
+    def start(self, key: str) -> None:
+        self.pending.add(key)
+
+    def finish(self, key: str, outcome: str, time_ms: int) -> None:
+        self.pending.discard(key)
+        self.final[key] = (outcome, time_ms)
+
+    def prune(self, now_ms: int) -> int:
+        old = [key for key, (_, at) in self.final.items() if now_ms - at > self.ttl_ms]
+        for key in old:
+            del self.final[key]
+        return len(old)
+
+    def cancel(self, key: str) -> None:
+        self.pending.discard(key)

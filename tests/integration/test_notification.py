@@ -1,0 +1,384 @@
+"""The notification service against a real broker, a real HTTP receiver and a real SMTP server on loopback:
+signed delivery, outage and recovery, 4xx to the dead-letter topic, 429 + Retry-After, e-mail, deduplication,
+rate limits, and a kill -9 in the middle of retrying."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer
+
+from cxpulse_core.health import Health
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.testing.kafka import headers_of, produce, unique_name
+
+NOTIFICATION = Path(__file__).resolve().parents[2] / "services" / "notification"
+sys.path.insert(0, str(NOTIFICATION))
+from cxpulse_notification.app import build  # noqa: E402
+from cxpulse_notification.routes import load_router  # noqa: E402
+from cxpulse_notification.settings import NotificationSettings  # noqa: E402
+from cxpulse_notification.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify  # noqa: E402
+
+pytestmark = pytest.mark.kafka
+SECRET = "it-secret-0123456789"
+ALERT = "io.cxpulse.routing.SupervisorAlert"
+ESCALATION = "io.cxpulse.routing.Escalation"
+serde = SingleObjectSerde()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def alert(alert_id: str, contact: str = "c-1", severity: str = "critical", team: str = "billing") -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {"event_id": alert_id, "contact_id": contact, "account_id": "acct-1", "customer_id": None,
+            "agent_id": "agent-7", "queue": "billing", "channel": "voice", "journey_stage": None,
+            "rule": "anger_spike", "reason": "anger 0.82 > 0.7", "evidence": [], "churn_probability": 0.4,
+            "alert_id": alert_id, "severity": severity, "team": team, "summary": f"Angry customer on {contact}",
+            "event_time": now, "origin_time": now, "produced_time": now}
+
+
+def escalation(event_id: str, contact: str = "c-9") -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {"event_id": event_id, "contact_id": contact, "account_id": None, "customer_id": None, "agent_id": None,
+            "queue": "billing", "channel": "voice", "journey_stage": None, "rule": "sustained_negative",
+            "reason": "negative for 3 turns", "evidence": [], "churn_probability": None, "target_queue": "retention",
+            "priority": 1, "event_time": now, "origin_time": now, "produced_time": now}
+
+
+class Receiver:
+    """A webhook receiver (http.server) that verifies signatures and answers as scripted (default 200)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, dict[str, str]]] = []  # responses to give first, in order
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = dict(self.headers.items())
+                ok = verify(SECRET.encode(), headers.get(TIMESTAMP_HEADER, ""), headers.get(SIGNATURE_HEADER, ""),
+                            body)
+                receiver.requests.append({"at": time.time(), "path": self.path, "headers": headers,
+                                          "json": json.loads(body), "verified": ok})
+                status, extra = receiver.script.pop(0) if receiver.script else (200, {})
+                self.send_response(status if ok else 401)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def keys(self, path: str = "/hook") -> list[str]:
+        return [r["headers"][IDEMPOTENCY_HEADER] for r in self.requests if r["path"] == path]
+
+
+class Reader:
+    """Reads a topic from the beginning and keeps everything; wait_for polls until a predicate holds."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str, decode: bool = True) -> None:
+        self.consumer = Consumer(kafka.client_config() | {"group.id": unique_name("it-reader"),
+                                                          "auto.offset.reset": "earliest"})
+        self.consumer.subscribe([topic])
+        self.decode = decode
+        self.messages: list[Any] = []
+        self.records: list[dict[str, Any]] = []
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 30.0) -> list[dict]:
+        deadline = time.monotonic() + timeout_s
+        while not predicate(self.records):
+            assert time.monotonic() < deadline, f"timed out; have {self.records}"
+            message = self.consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                self.messages.append(message)
+                self.records.append(serde.decode(message.value()).value if self.decode else headers_of(message))
+        return self.records
+
+    def settle(self, seconds: float) -> list[dict[str, Any]]:
+        end = time.monotonic() + seconds
+        self.wait_for(lambda _: time.monotonic() >= end, seconds + 5)
+        return self.records
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def outcomes(records: list[dict[str, Any]], *wanted: str) -> list[dict[str, Any]]:
+    return [r for r in records if r["outcome"] in wanted]
+
+
+def write_routes(path: Path, receiver_url: str, slack_url: str | None = None, email: str | None = None) -> Path:
+    recipients: dict[str, Any] = {"hook": {"type": "webhook", "url": receiver_url, "secret_env": "IT_SECRET",
+                                           "timeout_s": 2}}
+    notify = ["hook"]
+    if slack_url:
+        recipients["chat"] = {"type": "slack", "url": slack_url, "secret_env": "IT_SECRET"}
+        notify.append("chat")
+    if email:
+        recipients["mail"] = {"type": "email", "to": [email]}
+        notify.append("mail")
+    path.write_text(json.dumps({"recipients": recipients, "routes": [{"name": "all", "notify": notify}]}))
+    return path
+
+
+@pytest.fixture
+def env(kafka_settings, new_topic, tmp_path):
+    """Fresh topics and settings (fast retries) for one test."""
+    names = {"alerts_topic": new_topic("alerts"), "escalations_topic": new_topic("esc"),
+             "log_topic": new_topic("log"), "deadletter_topic": new_topic("dlq"),
+             "delivered_topic": new_topic("delivered", compact=True), "group_id": unique_name("notif")}
+    base = names | {"backoff_initial_s": 0.1, "backoff_max_s": 0.4, "max_attempts": 100, "http_timeout_s": 2,
+                    "session_timeout_ms": 6000}
+    return {"kafka": kafka_settings, "settings": base, "tmp": tmp_path}
+
+
+class Service:
+    """The service in a thread of the test process."""
+
+    def __init__(self, env: dict[str, Any], routes: Path, **overrides: Any) -> None:
+        settings = NotificationSettings(**(env["settings"] | {"routes_file": routes} | overrides))
+        router = load_router(routes, {"IT_SECRET": SECRET})
+        self.service = build(settings, env["kafka"], RuntimeSettings(), router, Health(60))
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.service.run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            self.error = exc
+
+    def stop(self) -> None:
+        self.service.stop()
+        self.thread.join(30)
+        assert self.error is None, self.error
+
+
+def send(env: dict[str, Any], *records: dict[str, Any], schema: str = ALERT) -> None:
+    topic = env["settings"]["alerts_topic" if schema == ALERT else "escalations_topic"]
+    produce(env["kafka"], topic, [(r["contact_id"], serde.encode(schema, r, topic)) for r in records])
+
+
+def test_signed_webhook_slack_and_escalation_are_delivered_and_logged(env):
+    receiver = Receiver().start()
+    slack = f"http://127.0.0.1:{receiver.port}/slack"
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url, slack_url=slack))
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    try:
+        send(env, alert("a-1"))
+        send(env, escalation("x-1"), schema=ESCALATION)
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == 4)
+    finally:
+        service.stop()
+        receiver.stop()
+        log.close()
+    assert all(r["verified"] for r in receiver.requests)
+    assert sorted(receiver.keys()) == ["a-1", "x-1"] and sorted(receiver.keys("/slack")) == ["a-1", "x-1"]
+    hook = next(r["json"] for r in receiver.requests if r["path"] == "/hook" and r["json"]["kind"] == "escalation")
+    assert hook["severity"] == "critical" and hook["target_queue"] == "retention"
+    chat = next(r["json"] for r in receiver.requests if r["path"] == "/slack")
+    assert chat["text"] and chat["blocks"][0]["type"] == "section"
+    first = outcomes(records, "delivered")[0]
+    assert first["status_code"] == 200 and first["attempt"] == 1 and first["latency_ms"] >= 0
+    assert {r["channel"] for r in records} == {"webhook", "slack"} and log.messages[0].key() in (b"a-1", b"x-1")
+
+
+def test_receiver_down_then_up_delivers_everything_once(env):
+    port = free_port()
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", f"http://127.0.0.1:{port}/hook"))
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    receiver = Receiver(port)
+    try:
+        send(env, *(alert(f"a-{i}", contact=f"c-{i}") for i in range(5)))
+        log.wait_for(lambda rs: len({r["alert_id"] for r in outcomes(rs, "retry")}) == 5)
+        receiver.start()
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == 5)
+        log.settle(1.0)
+    finally:
+        service.stop()
+        receiver.stop()
+        log.close()
+    assert sorted(receiver.keys()) == [f"a-{i}" for i in range(5)]  # none lost, none twice
+    assert len(outcomes(records, "delivered")) == 5 and not outcomes(records, "failed")
+    retry = outcomes(records, "retry")[0]
+    assert "connection error" in retry["error"] and retry["next_attempt_time"] > retry["produced_time"]
+
+
+def test_a_4xx_is_dead_lettered_without_retry(env):
+    receiver = Receiver().start()
+    receiver.script = [(400, {})]
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url))
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    dead = Reader(env["kafka"], env["settings"]["deadletter_topic"], decode=False)
+    try:
+        send(env, alert("a-400"))
+        produce(env["kafka"], env["settings"]["alerts_topic"], [("c-bad", b"not avro")])
+        headers = dead.wait_for(lambda hs: len(hs) == 2)
+        records = log.wait_for(lambda rs: len(outcomes(rs, "failed")) == 1)
+        log.settle(1.0)
+    finally:
+        service.stop()
+        receiver.stop()
+        log.close()
+        dead.close()
+    assert receiver.keys() == ["a-400"]  # one attempt only
+    assert [(r["outcome"], r["attempt"], r["status_code"]) for r in records] == [("failed", 1, 400)]
+    by_reason = {h["cxpulse.error.reason"]: (h, m) for h, m in zip(headers, dead.messages, strict=True)}
+    rejected, message = by_reason["rejected"]
+    assert rejected["cxpulse.error.source.topic"] == env["settings"]["alerts_topic"]
+    assert rejected["cxpulse.notification.recipient"] == "hook" and "HTTP 400" in rejected["cxpulse.error.message"]
+    assert serde.decode(message.value()).value["alert_id"] == "a-400"  # the original alert, untouched
+    assert by_reason["decode_error"][1].value() == b"not avro"
+
+
+def test_a_429_is_retried_after_retry_after(env):
+    receiver = Receiver().start()
+    receiver.script = [(429, {"Retry-After": "1"})]
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url))
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    try:
+        send(env, alert("a-429"))
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == 1)
+    finally:
+        service.stop()
+        receiver.stop()
+        log.close()
+    assert [r["outcome"] for r in records] == ["retry", "delivered"] and records[0]["status_code"] == 429
+    first, second = receiver.requests
+    assert second["at"] - first["at"] >= 1.0  # waited as asked (the backoff alone would be <= 0.1 s)
+    assert receiver.keys() == ["a-429", "a-429"]  # the same idempotency key on the retry
+
+
+def test_email_is_multipart_text_and_html_over_real_smtp(env):
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.content)
+            return "250 OK"
+
+    smtp_port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    receiver = Receiver().start()
+    routes = write_routes(env["tmp"] / "r.yaml", receiver.url, email="lead@example.com")
+    service = Service(env, routes, smtp_host="127.0.0.1", smtp_port=smtp_port)
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    try:
+        send(env, alert("a-mail"))
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == 2)
+    finally:
+        service.stop()
+        receiver.stop()
+        controller.stop()
+        log.close()
+    mail = next(r for r in records if r["channel"] == "email")
+    assert mail["recipient"] == "lead@example.com" and mail["status_code"] == 250
+    message = message_from_bytes(received[0], policy=default_policy)
+    assert message.get_content_type() == "multipart/alternative" and "[critical]" in message["Subject"]
+    assert message["X-Cxpulse-Alert-Id"] == "a-mail"
+    text = message.get_body(("plain",)).get_content()
+    page = message.get_body(("html",)).get_content()
+    assert "Angry customer on c-1" in text and "anger 0.82 &gt; 0.7" in page and "<table" in page
+
+
+def test_duplicates_are_dropped_and_rate_limits_are_logged(env):
+    receiver = Receiver().start()
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url), contact_rate_per_min=1,
+                      contact_burst=2)
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    try:
+        send(env, alert("a-1"), alert("a-1"), alert("a-2"), alert("a-3"))  # same contact c-1
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered", "deduplicated", "rate_limited")) == 4)
+    finally:
+        service.stop()
+        receiver.stop()
+        log.close()
+    assert sorted((r["alert_id"], r["outcome"]) for r in records) == [
+        ("a-1", "deduplicated"), ("a-1", "delivered"), ("a-2", "delivered"), ("a-3", "rate_limited")]
+    assert sorted(receiver.keys()) == ["a-1", "a-2"]
+
+
+def test_a_restart_mid_retry_resumes_and_delivers_exactly_once(env):
+    up, down_port = Receiver().start(), free_port()
+    routes = env["tmp"] / "r.yaml"
+    routes.write_text(json.dumps({
+        "recipients": {"up": {"type": "webhook", "url": up.url, "secret_env": "IT_SECRET"},
+                       "down": {"type": "webhook", "url": f"http://127.0.0.1:{down_port}/hook",
+                                "secret_env": "IT_SECRET"}},
+        "routes": [{"notify": ["up", "down"]}]}))
+    process_env = os.environ | {f"NOTIFICATION_{k.upper()}": str(v) for k, v in env["settings"].items()} | {
+        "NOTIFICATION_ROUTES_FILE": str(routes), "IT_SECRET": SECRET, "CXPULSE_HTTP_PORT": "0",
+        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers,
+        "PYTHONPATH": os.pathsep.join([str(NOTIFICATION), os.environ.get("PYTHONPATH", "")])}
+    args = [sys.executable, "-m", "cxpulse_notification"]
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    down = Receiver(down_port)
+    first = subprocess.Popen(args, env=process_env, stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        send(env, *(alert(f"a-{i}", contact=f"c-{i}") for i in range(3)))
+        # "up" got every alert; "down" is being retried.
+        log.wait_for(lambda rs: len([r for r in outcomes(rs, "retry") if r["attempt"] >= 2]) >= 3
+                     and len(outcomes(rs, "delivered")) == 3)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        second = subprocess.Popen(args, env=process_env, stderr=subprocess.DEVNULL)
+        # The restarted service re-read the alerts: "up" deduplicated from the changelog, "down" retried again.
+        log.wait_for(lambda rs: len(outcomes(rs, "deduplicated")) == 3, timeout_s=45)
+        down.start()
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == 6)
+        log.settle(1.5)
+    finally:
+        for process in (first, second):
+            if process and process.poll() is None:
+                process.terminate()
+                process.wait(30)
+        up.stop()
+        down.stop()
+        log.close()
+    assert second.returncode == 0  # SIGTERM is a graceful stop
+    assert sorted(up.keys()) == sorted(down.keys()) == ["a-0", "a-1", "a-2"]  # exactly once per key and receiver
+    assert all(r["verified"] for r in up.requests + down.requests)
+    assert {r["recipient"] for r in outcomes(records, "deduplicated")} == {"up"}
+    assert len(outcomes(records, "delivered")) == 6
