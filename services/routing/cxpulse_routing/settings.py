@@ -1,0 +1,35 @@
+"""Settings of the routing service (environment variables ROUTING_*). Topic names are settings so tests can
+point the service at fresh topics; CXPULSE_TOPIC_PREFIX still applies on top of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cxpulse_core import topics
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+class RoutingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", frozen=True, extra="ignore")
+
+    app_id: str = "cxpulse-routing"  # faust app id: consumer group and prefix of its changelog topics
+    rules_path: Path = PACKAGE / "rules.yaml"
+    phrases_path: Path = PACKAGE / "phrases.yaml"
+    rules_check_interval_s: float = Field(2.0, gt=0)  # how often the rules file's mtime is checked
+    encoder: Literal["sentiment", "hashing"] = "sentiment"  # hashing: tests and development only
+    model_dir: str | None = None  # sentiment model artifacts; default: the ones shipped in cxpulse_sentiment
+    top_k: int = Field(3, ge=0, le=3)  # suggested phrases per guidance
+    changelog_replication_factor: int = Field(1, ge=1)  # of the changelog topics faust creates; raise on a cluster
+    data_dir: Path = Path("/tmp/cxpulse-routing")  # faust's local data (tables are in memory, rebuilt from changelogs)
+    contacts_topic: str = topics.CONTACT_SENTIMENT
+    utterances_topic: str = topics.UTTERANCE_SENTIMENT
+    churn_topic: str = topics.CHURN_RISK
+    escalations_topic: str = topics.ESCALATIONS
+    alerts_topic: str = topics.ALERTS
+    guidance_topic: str = topics.GUIDANCE
+    deadletter_topic: str = topics.deadletter("routing")

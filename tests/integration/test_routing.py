@@ -1,0 +1,162 @@
+"""The routing service (faust) against a real broker: scripted conversations and a churn-risk record in; exactly
+the expected escalations, supervisor alerts and agent guidance out; decision latency measured."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from cxpulse_core.ids import now_ms
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+
+REPO = Path(__file__).resolve().parents[2]
+for _path in (REPO / "services/routing/tests", REPO / "services/routing", REPO / "services/sentiment"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from conversations import NEUTRAL, conversation, utterance  # noqa: E402
+
+pytestmark = pytest.mark.kafka
+UPDATE, SUMMARY = "io.cxpulse.sentiment.ContactSentimentUpdate", "io.cxpulse.sentiment.ContactSummary"
+MODEL = REPO / "services/sentiment/cxpulse_sentiment/artifacts/encoder.onnx"
+ESCALATING = [0.2, 0.0, -0.3, -0.5, -0.6, -0.7, 0.1]  # escalates at customer turn 6
+CALM = [0.3, 0.4, 0.1, 0.5, 0.2, 0.6, 0.3]
+RECOVERS = [-0.5, -0.6, 0.2, -0.5, -0.6, 0.3, 0.4]
+RISKY = [-0.2, -0.5, -0.6, -0.7, 0.0, 0.1, 0.2]  # with churn risk 0.8: retention at turn 2
+N_ESCALATING = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except OSError:
+        return 0, ""
+
+
+def _summary(contact: str) -> dict:
+    side = conversation([0.1], contact=contact)[0]["customer"]
+    t = now_ms()
+    return {"event_id": f"sum-{contact}", "contact_id": contact, "account_id": "acct-1", "customer_id": None,
+            "agent_id": None, "queue": None, "channel": "voice", "journey_stage": None, "started_time": t,
+            "ended_time": t, "status": "completed", "turns": 14, "customer": side, "agent": side,
+            "overall_score": 0.0, "overall_score5": 0.0, "trend": 0.0, "start_score": 0.0, "end_score": 0.0,
+            "model_version": "test", "event_time": t, "origin_time": t, "produced_time": t}
+
+
+@pytest.fixture
+def routing(kafka_settings, new_topic, tmp_path):
+    topics = {"contacts": new_topic("contacts", partitions=3), "utterances": new_topic("utterances", partitions=3),
+              "churn": new_topic("churn", compact=True), "escalations": new_topic("escalations"),
+              "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
+    port = _free_port()
+    env = os.environ | {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "sentiment" if MODEL.exists() else "hashing",
+        "CXPULSE_HTTP_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), str(REPO / "services/sentiment"),
+                                       os.environ.get("PYTHONPATH", "")])}
+    log = (tmp_path / "routing.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "cxpulse_routing"], env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while _get(port, "/readyz")[0] != 200:
+            assert process.poll() is None, (tmp_path / "routing.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "not ready in 60 s:\n" + (tmp_path / "routing.log").read_text()[-3000:]
+            time.sleep(0.25)
+        yield topics, port, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+def test_scripted_conversations_through_the_broker(kafka_settings, routing):
+    topics, port, process = routing
+    serde = SingleObjectSerde()
+    risk = {"event_id": "r-1", "account_id": "acct-risk", "probability": 0.8, "band": "high", "reasons": [],
+            "contacts_seen": 9, "trigger": "contact", "last_contact_id": None, "model_version": "m",
+            "as_of_time": now_ms(), "origin_time": now_ms(), "produced_time": now_ms()}
+    produce(kafka_settings, topics["churn"], [("acct-risk", serde.encode("io.cxpulse.churn.ChurnRisk", risk))])
+    time.sleep(1.0)  # the churn risk reaches the GlobalTable before the calls start
+
+    calls = {f"c-esc-{i}": conversation(ESCALATING, contact=f"c-esc-{i}") for i in range(N_ESCALATING)}
+    calls |= {"c-calm": conversation(CALM, contact="c-calm"),
+              "c-recovers": conversation(RECOVERS, contact="c-recovers"),
+              "c-risk": conversation(RISKY, contact="c-risk", account="acct-risk")}
+    sent: dict[tuple[str, int], int] = {}  # (contact, turn) -> produced_time of the update
+    producer = Producer(kafka_settings.client_config() | {"linger.ms": 0, "acks": "all"})
+    for turn in range(len(ESCALATING)):  # the calls run side by side, one turn each per round
+        for contact, updates in calls.items():
+            update = updates[turn] | {"produced_time": now_ms(), "origin_time": now_ms()}
+            sent[(contact, update["turn"])] = update["produced_time"]
+            producer.produce(topics["contacts"], serde.encode(UPDATE, update, topics["contacts"]), contact.encode())
+            producer.poll(0)
+            time.sleep(0.01)
+        time.sleep(0.2)
+    assert producer.flush(10) == 0
+    turns = [("You charged me twice this month, this is ridiculous!", {**NEUTRAL, "anger": 0.9}, -0.95),
+             ("I don't understand why this bill has two payments on it?", {**NEUTRAL, "confusion": 0.9}, -0.3),
+             ("Okay, sure.", NEUTRAL, 0.1)]  # a calm turn: no guidance
+    produce(kafka_settings, topics["utterances"],
+            [("c-esc-0", serde.encode("io.cxpulse.sentiment.UtteranceSentiment",
+                                      utterance(text, emotions, score, turn=i + 1, contact="c-esc-0")
+                                      | {"origin_time": now_ms()}))
+             for i, (text, emotions, score) in enumerate(turns)])
+    produce(kafka_settings, topics["contacts"], [("c-esc-0", serde.encode(SUMMARY, _summary("c-esc-0"))),
+                                                 ("c-bad", b"not avro")])
+
+    expected = N_ESCALATING + 1
+    escalations = values(consume(kafka_settings, topics["escalations"], expected, timeout_s=30, settle_s=2), serde)
+    alerts = values(consume(kafka_settings, topics["alerts"], expected, timeout_s=10, settle_s=1), serde)
+    guidance = values(consume(kafka_settings, topics["guidance"], 2, timeout_s=20, settle_s=1), serde)
+    dead = consume(kafka_settings, topics["deadletter"], 1, timeout_s=10)
+
+    decided = sorted((e["contact_id"], e["evidence"][-1]["turn"], e["rule"], e["target_queue"]) for e in escalations)
+    assert decided == sorted([(f"c-esc-{i}", 6, "sustained_negative", "tier2_support") for i in range(N_ESCALATING)]
+                             + [("c-risk", 2, "retention_risk", "retention")])
+    retention = next(e for e in escalations if e["contact_id"] == "c-risk")
+    assert retention["churn_probability"] == 0.8 and retention["priority"] == 1
+    assert sorted((a["contact_id"], a["severity"], a["team"]) for a in alerts) == sorted(
+        [(f"c-esc-{i}", "warning", "billing") for i in range(N_ESCALATING)] + [("c-risk", "warning", "retention")])
+    assert len({a["alert_id"] for a in alerts}) == expected
+    by_turn = {g["turn"]: g for g in guidance}
+    assert sorted(by_turn) == [1, 2]
+    assert by_turn[1]["emotion"] == "anger" and by_turn[2]["emotion"] == "confusion"
+    assert by_turn[1]["tone"] != by_turn[2]["tone"] and 1 <= len(by_turn[1]["phrases"]) <= 3
+    assert {p["phrase_id"] for p in by_turn[1]["phrases"]}.isdisjoint(p["phrase_id"] for p in by_turn[2]["phrases"])
+    assert len(dead) == 1 and headers_of(dead[0])["cxpulse.error.reason"] == "decode_error"
+
+    latencies = sorted(e["produced_time"] - sent[(e["contact_id"], e["evidence"][-1]["turn"])] for e in escalations)
+    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"\nrouting decision latency (escalation produced_time - update produced_time), n={len(latencies)}: "
+          f"p50={p50} ms p99={p99} ms max={latencies[-1]} ms")
+    assert p99 < 2000
+
+    status, text = _get(port, "/metrics")
+    assert status == 200 and 'cxpulse_routing_escalations_total{queue="retention",service="routing"} 1.0' in text
+    assert "cxpulse_routing_decision_latency_ms_bucket" in text and _get(port, "/healthz")[0] == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
