@@ -5,12 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
+from fastavro import parse_schema
+from fastavro.validation import validate
+
 from cxpulse_core.schemas import schema_dir, shipped_schemas
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings
 from cxpulse_core.topics import load_topics
-from fastavro import parse_schema
-from fastavro.validation import validate
 
 EXAMPLES = sorted((schema_dir() / "examples").glob("*.jsonl"))
 DESIGN_TOPICS = {"cx.raw.contact-events", "cx.raw.contact-lens", "cx.interactions", "cx.sentiment.utterances",
