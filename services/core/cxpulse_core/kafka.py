@@ -30,7 +30,7 @@ def make_producer(kafka: KafkaSettings, on_fatal: Callable[[str], None] | None =
         "enable.idempotence": True,  # implies acks=all; retries cannot reorder or duplicate
         "acks": "all",
         "linger.ms": 2,  # small: alerts are latency-sensitive; batching still happens under load
-        "compression.type": "lz4",
+        "compression.type": "lz4",  # faust (aiokafka) reads it through cramjam, pinned too
         # Java's partitioner (murmur2), so keys land where Java clients, Kafka Streams and faust put them.
         "partitioner": "murmur2_random",
         "error_cb": _error_callback(on_fatal),
