@@ -1,0 +1,254 @@
+"""Churn scoring through the real broker: the faust worker runs as a subprocess (`python -m cxpulse_churn`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+
+pytestmark = pytest.mark.kafka
+SERDE = SingleObjectSerde()
+DAY_MS = 86_400_000
+NOW = int(time.time() * 1000)
+
+
+def speaker(score: float, anger: float = 0.0) -> dict[str, Any]:
+    return {"turns": 6, "rolling_score": score, "mean_score": score, "quarter_means": [score, None, score, score],
+            "trend": 0.0, "overall_score": score, "overall_score5": 5 * score, "negative_turns": 4 if score < 0 else 0,
+            "consecutive_negative": 2 if score < 0 else 0, "peak_anger": anger, "peak_frustration": anger}
+
+
+def summary(contact_id: str, account_id: str | None, ended_time: int, score: float, anger: float = 0.0,
+            status: str = "completed", origin_time: int | None = None) -> dict[str, Any]:
+    return {"event_id": f"sum-{contact_id}", "contact_id": contact_id, "account_id": account_id,
+            "customer_id": None, "agent_id": "agent-7", "queue": "billing", "channel": "voice",
+            "journey_stage": "billing", "started_time": ended_time - 300_000, "ended_time": ended_time,
+            "status": status, "turns": 12, "customer": speaker(score, anger), "agent": speaker(0.4),
+            "overall_score": score, "overall_score5": 5 * score, "trend": 0.0, "start_score": score,
+            "end_score": score, "model_version": "test", "event_time": ended_time,
+            "origin_time": origin_time or ended_time, "produced_time": ended_time}
+
+
+def escalation(contact_id: str, account_id: str, at: int) -> dict[str, Any]:
+    return {"event_id": f"x-{contact_id}", "contact_id": contact_id, "account_id": account_id, "customer_id": None,
+            "agent_id": "agent-7", "queue": "billing", "channel": "voice", "journey_stage": "billing",
+            "rule": "sustained_negative", "reason": "test", "evidence": [], "churn_probability": None,
+            "target_queue": "retention", "priority": 1, "event_time": at, "origin_time": at, "produced_time": at}
+
+
+def update(contact_id: str, account_id: str) -> dict[str, Any]:
+    s = speaker(-0.6, 0.6)
+    return {"event_id": f"u-{contact_id}", "contact_id": contact_id, "account_id": account_id, "customer_id": None,
+            "agent_id": None, "queue": None, "channel": "voice", "journey_stage": None, "turn": 3,
+            "speaker": "customer", "utterance_id": "u-3", "last_label": "negative", "last_score": -0.7,
+            "last_emotions": {"anger": 0.6, "frustration": 0.7, "confusion": 0.0, "disappointment": 0.4,
+                              "anxiety": 0.0, "gratitude": 0.0, "satisfaction": 0.0},
+            "customer": s, "agent": s, "model_version": "test", "event_time": NOW, "origin_time": NOW,
+            "produced_time": NOW}
+
+
+def enc(topic: str, schema: str, value: dict[str, Any]) -> tuple[str, bytes]:
+    return value["contact_id"], SERDE.encode(f"io.cxpulse.{schema}", value, topic)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+class Worker:
+    """The churn-scoring service in a subprocess; start() returns once /readyz answers 200."""
+
+    def __init__(self, kafka_settings: Any, names: dict[str, str], log: Path, **env: Any) -> None:
+        self.port = free_port()
+        self.env = os.environ | {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+                                 "CXPULSE_HTTP_PORT": str(self.port), "CXPULSE_HTTP_HOST": "127.0.0.1",
+                                 "CHURN_PARTITIONS": "2", "CHURN_SESSION_TIMEOUT_S": "6",
+                                 **{f"CHURN_{k.upper()}_TOPIC": v for k, v in names.items()},
+                                 **{f"CHURN_{k.upper()}": str(v) for k, v in env.items()}}
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> float:
+        t0 = time.monotonic()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "cxpulse_churn"], env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        while time.monotonic() - t0 < timeout_s:
+            assert self.proc.poll() is None, f"worker exited: {self.log.read_text()[-3000:]}"
+            if get(self.port, "/readyz")[0] == 200:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+
+@pytest.fixture
+def topics(new_topic: Any) -> dict[str, str]:
+    return {"contacts": new_topic("contacts", partitions=3), "escalations": new_topic("esc"),
+            "risk": new_topic("risk", compact=True), "deadletter": new_topic("dlq")}
+
+
+@pytest.fixture
+def worker_factory(kafka_settings: Any, topics: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    started: list[Worker] = []
+
+    def make(**env: Any) -> Worker:
+        w = Worker(kafka_settings, topics, tmp_path / "worker.log", data_dir=tmp_path / "faust", **env)
+        started.append(w)
+        return w
+
+    yield make
+    for w in started:
+        if w.proc is not None and w.proc.poll() is None:
+            w.stop(signal.SIGKILL)
+
+
+def risks(kafka_settings: Any, topic: str, expected: int, timeout_s: float = 30, settle_s: float = 0.0) -> list:
+    return values(consume(kafka_settings, topic, expected, timeout_s, settle_s), SERDE)
+
+
+def risks_until(kafka_settings: Any, topic: str, done: Any, timeout_s: float = 30) -> list:
+    """Re-reads the topic until done(records) holds (or the timeout passed); returns the last read."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        out = risks(kafka_settings, topic, 1_000_000, timeout_s=1.5)
+        if done(out) or time.monotonic() > deadline:
+            return out
+
+
+def test_summaries_become_risk_with_reasons_repeat_complaints_raise_it_and_bad_input_is_deadlettered(
+        kafka_settings, topics, worker_factory):
+    worker = worker_factory(app_id=unique_name("churn-a"), decay_interval_s=1, decay_after_s=15)
+    c, e = topics["contacts"], topics["escalations"]
+    # Account A complains again and again (an escalation arrives before its contact's summary); B is happy.
+    days = [21, 14, 9, 5]
+    a = [summary(f"a-{i}", "acct-A", NOW - d * DAY_MS, -0.5 - 0.1 * i, anger=0.3 + 0.15 * i, status="failed")
+         for i, d in enumerate(days)]
+    b = [summary(f"b-{i}", "acct-B", NOW - d * DAY_MS, 0.6) for i, d in enumerate((20, 3))]
+    produce(kafka_settings, e, [enc(e, "routing.Escalation", escalation("a-2", "acct-A", NOW - 9 * DAY_MS - 60_000))])
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSentimentUpdate", update("a-0", "acct-A")),
+                                ("c-junk", b"not avro at all"),
+                                enc(c, "sentiment.ContactSummary", summary("n-1", None, NOW, -0.9))])
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", s) for s in [*b, *a]])
+    worker.start()
+    out = risks(kafka_settings, topics["risk"], 6)
+    contact = [r for r in out if r["trigger"] == "contact"]
+    assert len(contact) == 6 and len({r["event_id"] for r in contact}) == 6
+    by_account = {acct: sorted((r for r in contact if r["account_id"] == acct), key=lambda r: r["contacts_seen"])
+                  for acct in ("acct-A", "acct-B")}
+    rising = by_account["acct-A"]
+    assert [r["contacts_seen"] for r in rising] == [1, 2, 3, 4]
+    probs = [r["probability"] for r in rising]
+    assert probs == sorted(probs) and probs[-1] > probs[0]  # more negative contacts never lower risk
+    assert rising[-1]["band"] in ("high", "critical") and rising[-1]["band"] != by_account["acct-B"][-1]["band"]
+    assert rising[-1]["last_contact_id"] == "a-3" and rising[-1]["as_of_time"] == a[3]["ended_time"]
+    top = rising[-1]["reasons"]
+    assert top and all(r["text"] and r["feature"] for r in top) and top[0]["contribution"] > 0
+    assert rising[-1]["origin_time"] == a[3]["origin_time"] or rising[-1]["last_contact_id"] == "a-3"
+    # The decay sweep rescores both quiet accounts with the full history, as of now.
+    def full_decay(records: list) -> dict[str, Any]:
+        return {r["account_id"]: r for r in records if r["trigger"] == "decay"
+                and r["contacts_seen"] == (4 if r["account_id"] == "acct-A" else 2)}
+
+    decayed = full_decay(risks_until(kafka_settings, topics["risk"], lambda rs: len(full_decay(rs)) == 2))
+    assert set(decayed) == {"acct-A", "acct-B"}
+    assert decayed["acct-A"]["as_of_time"] >= NOW and decayed["acct-A"]["last_contact_id"] == "a-3"
+    # One dead letter (the junk), with its original bytes and the reason; the update and the record without an
+    # account are skipped, not dead-lettered.
+    dead = consume(kafka_settings, topics["deadletter"], 1, timeout_s=10, settle_s=1)
+    assert len(dead) == 1 and dead[0].value() == b"not avro at all" and dead[0].key() == b"c-junk"
+    headers = headers_of(dead[0])
+    assert headers["cxpulse.error.reason"] == "decode_error" and headers["cxpulse.error.source.topic"] == c
+    status, text = get(worker.port, "/metrics")
+    assert status == 200 and 'cxpulse_deadletters_total{reason="decode_error",service="churn-scoring"} 1.0' in text
+    assert 'cxpulse_churn_scores_total{band="' in text and 'trigger="decay"' in text
+    assert 'cxpulse_churn_accounts{service="churn-scoring"} 2.0' in text
+    assert 'cxpulse_churn_skipped_total{reason="no_account",service="churn-scoring"} 1.0' in text
+    assert get(worker.port, "/healthz")[0] == 200
+    # Latency through the broker: contacts -> repartition -> score -> risk, one contact at a time.
+    # One warm producer: a new one per record would time its own start-up (~0.5 s), not the service.
+    producer = Producer(kafka_settings.client_config() | {"linger.ms": 0, "partitioner": "murmur2_random"})
+    n = 60
+    for i in range(n):
+        t = int(time.time() * 1000)
+        key, value = enc(c, "sentiment.ContactSummary", summary(f"l-{i}", f"acct-l{i}", t, -0.3, origin_time=t))
+        producer.produce(c, value, key.encode())
+        assert producer.flush(10) == 0
+        time.sleep(0.03)
+    def fresh_of(records: list) -> list:
+        return [r for r in records if r["account_id"].startswith("acct-l") and r["trigger"] == "contact"]
+
+    fresh = fresh_of(risks_until(kafka_settings, topics["risk"], lambda rs: len(fresh_of(rs)) >= n))
+    assert len(fresh) == n
+    lat = sorted(r["produced_time"] - r["origin_time"] for r in fresh)
+    p50, p99 = statistics.median(lat), lat[int(0.99 * (n - 1))]
+    print(f"\nchurn: summary->risk latency through the broker p50 {p50:.0f} ms, p99 {p99:.0f} ms (n={n})")
+    assert p50 < 250
+    assert worker.stop() == 0  # SIGTERM: graceful
+
+
+def test_a_killed_worker_recovers_its_table_and_neither_loses_nor_doubles_scores(
+        kafka_settings, topics, worker_factory):
+    app_id = unique_name("churn-k")
+    c = topics["contacts"]
+    k = [summary(f"k-{i}", "acct-K", NOW - (30 - 5 * i) * DAY_MS, -0.6, anger=0.5, status="failed")
+         for i in range(4)]
+    first = worker_factory(app_id=app_id, commit_interval_s=0.5)
+    first.start()
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", s) for s in k[:2]])
+    assert len(risks(kafka_settings, topics["risk"], 2)) == 2
+    time.sleep(2.0)  # k-0, k-1 committed: they will NOT be read again, only the changelog knows them
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", k[2])])
+    before = risks(kafka_settings, topics["risk"], 3)
+    assert len(before) == 3
+    first.stop(signal.SIGKILL)
+    second = worker_factory(app_id=app_id, commit_interval_s=0.5)
+    recovery_s = second.start()
+    print(f"\nchurn: SIGKILL -> restarted worker ready (table recovered) in {recovery_s:.1f} s")
+    # Re-deliver k-1 and k-2 (as an upstream replay would), then a new contact k-3.
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", s) for s in k[1:]])
+    after = risks(kafka_settings, topics["risk"], 6, timeout_s=30, settle_s=2)
+    second.stop()
+    new = [r for r in after if r["last_contact_id"] == "k-3"]
+    assert len(new) == 1 and new[0]["contacts_seen"] == 4  # history continued, not reset to the replayed ones
+    old_ids = {r["event_id"] for r in before}
+    assert {r["event_id"] for r in after} == old_ids | {new[0]["event_id"]}  # replays: same ids, nothing extra
+    assert sorted(r["contacts_seen"] for r in before) == [1, 2, 3]
+    status_ok = {r["event_id"]: r["probability"] for r in before}
+    assert all(status_ok[r["event_id"]] == r["probability"] for r in after if r["event_id"] in status_ok)
