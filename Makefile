@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := $(wildcard services/*)
 STAMP := $(VENV)/.setup-done
 
-.PHONY: help setup kafka-up kafka-down topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
+.PHONY: help setup browser kafka-up kafka-down topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -29,7 +29,11 @@ kafka-down: ## stop the local broker started by kafka-up
 topics: setup ## create every topic of schemas/topics.yaml (idempotent)
 	$(BIN)/cxpulse topics create
 
-test: setup ## every test: unit, contract, integration and end-to-end against a real broker
+browser: ## headless Chromium (Debian) and playwright-core (npm) for the dashboard's browser test
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	test -d tests/browser/node_modules/playwright-core || npm ci --prefix tests/browser --no-audit --no-fund
+
+test: setup browser ## every test: unit, contract, integration, browser and end-to-end against a real broker
 	$(BIN)/python -m pytest
 
 test-unit: setup ## only the tests that need no broker
@@ -38,13 +42,20 @@ test-unit: setup ## only the tests that need no broker
 lint: setup ## ruff
 	$(BIN)/ruff check services tests
 
-demo: setup ## the main job: the whole pipeline on simulated traffic (coming: issue 8)
-	@echo "make demo: coming with the pipeline issue (8); today: make kafka-up topics, then cxpulse run <service>" >&2
-	@exit 1
+demo: setup ## the main job: broker, every service, simulated traffic, live console, out/demo/report.json
+	$(BIN)/cxpulse demo $(DEMO_ARGS)
 
-bench: setup ## benchmarks -> out/bench/results.json (coming with the services)
-	@echo "make bench: coming with the services" >&2
-	@exit 1
+bench: setup ## every benchmark -> out/bench/results.json and out/bench/latency.png
+	$(BIN)/cxpulse bench $(BENCH_ARGS)
+
+train-sentiment: setup ## rebuild the sentiment heads from the data in the repo
+	$(BIN)/cxpulse train sentiment
+
+train-churn: setup ## retrain the churn model on the simulator (or: cxpulse train churn --csv FILE)
+	$(BIN)/cxpulse train churn
+
+evaluate-churn: setup ## ROC AUC, PR AUC, Brier, reliability plot on held-out simulated data -> out/churn
+	$(BIN)/cxpulse evaluate churn
 
 lock: ## re-pin requirements.lock from the current .venv
 	$(BIN)/pip freeze --exclude-editable | sed '/^-e /d' > requirements.lock.new && mv requirements.lock.new requirements.lock

@@ -246,6 +246,11 @@ class StreamLoop:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit on revoke failed", extra={"error": str(exc)})
         self.offsets.forget([(p.topic, p.partition) for p in partitions])
+        for p in partitions:  # the new owner reports their lag now
+            try:
+                metrics.CONSUMER_LAG.remove(self.config.service, p.topic, str(p.partition), self.config.group_id)
+            except KeyError:
+                pass
         log.info("partitions revoked", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
 
     def _shutdown(self) -> None:

@@ -1,0 +1,58 @@
+"""Wiring of the insights service: the shared stream loop (main thread; core's ops endpoint /metrics /healthz
+/readyz on CXPULSE_HTTP_PORT) reads the five input topics into the in-memory views and writes quality scores
+and agent figures; the dashboard and API (web.py) run beside it on INSIGHTS_WEB_PORT."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from cxpulse_core.logs import configure_logging
+from cxpulse_core.loop import LoopConfig
+from cxpulse_core.runner import run_stream_service
+from cxpulse_core.serde import make_serde
+from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+
+from .handler import InsightsHandler, OutputTopics
+from .metrics import SERVICE
+from .settings import InsightsSettings
+from .state import InsightsState
+from .web import WebServer
+
+
+@dataclass(frozen=True)
+class Insights:
+    config: LoopConfig
+    handler: InsightsHandler
+    state: InsightsState
+
+    def web(self, settings: InsightsSettings) -> WebServer:
+        return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s)
+
+
+def build(settings: InsightsSettings, runtime: RuntimeSettings) -> Insights:
+    name = runtime.topic
+    inputs = [name(t) for t in (settings.contacts_topic, settings.utterances_topic, settings.escalations_topic,
+                                settings.alerts_topic, settings.churn_topic)]
+    # Every replica needs every partition (the dashboard shows everything), hence a group of its own; a fresh
+    # one per start reads from the earliest record, which rebuilds the in-memory views.
+    group = settings.group_id
+    if settings.replay_on_start:
+        group = f"{group}-{runtime.instance_id}-{int(time.time() * 1000)}"
+    config = LoopConfig(service=SERVICE, group_id=group, topics=inputs,
+                        deadletter_topic=name(settings.deadletter_topic), decode=False, max_batch=500)
+    state = InsightsState(settings)
+    outputs = OutputTopics(name(settings.quality_topic), name(settings.agents_topic), name(settings.churn_topic),
+                           settings.produce_outputs)
+    return Insights(config, InsightsHandler(state, make_serde(), outputs), state)
+
+
+def run() -> int:
+    kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
+    configure_logging(SERVICE, runtime.log_level)
+    insights = build(settings, runtime)
+    web = insights.web(settings).start()
+    try:
+        return run_stream_service(insights.config, insights.handler, kafka, runtime)
+    finally:
+        web.stop()

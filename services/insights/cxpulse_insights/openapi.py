@@ -1,0 +1,87 @@
+"""The OpenAPI 3.1 description of the insights HTTP API, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NUM = {"type": "number"}
+INT = {"type": "integer"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+TIME = {"type": "integer", "description": "epoch milliseconds (UTC)"}
+
+
+def opt(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+def listing(ref: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{ref}"}}
+
+
+ALERT = obj(alert_id=STR, contact_id=STR, agent_id=opt(STR), queue=opt(STR), rule=STR,
+            severity={"enum": ["info", "warning", "critical"]}, summary=STR, event_time=TIME)
+SCHEMAS: dict[str, Any] = {
+    "Alert": ALERT,
+    "ActiveContact": obj(contact_id=STR, account_id=opt(STR), agent_id=opt(STR), queue=opt(STR), channel=STR,
+                         journey_stage=opt(STR), turn=INT, last_label=STR, event_time=TIME,
+                         customer_score={**NUM, "description": "customer's rolling score in [-1, 1]"},
+                         customer_trend=NUM, alerts=listing("Alert")),
+    "Escalation": obj(event_id=STR, contact_id=STR, account_id=opt(STR), agent_id=opt(STR), queue=opt(STR),
+                      channel=STR, journey_stage=opt(STR), rule=STR, reason=STR, target_queue=STR,
+                      priority=INT, churn_probability=opt(NUM), event_time=TIME),
+    "Criterion": obj(name=STR, weight=NUM, value=opt(NUM), points=NUM, detail=STR),
+    "QualityScore": {**obj(contact_id=STR, account_id=opt(STR), agent_id=opt(STR), queue=opt(STR), channel=STR,
+                           journey_stage=opt(STR), score={**NUM, "minimum": 0, "maximum": 100},
+                           criteria=listing("Criterion"), robust_z=opt(NUM),
+                           outlier={"enum": ["none", "low", "high"]}, stressful=BOOL, de_escalated=BOOL,
+                           escalated=BOOL, customer_end_score=NUM, review=BOOL,
+                           review_reasons={"type": "array", "items": STR}, event_time=TIME),
+                     "description": "Same fields as the Avro record io.cxpulse.insights.QualityScore."},
+    "AgentFigures": obj(agent_id=STR, contacts=INT, stressful_contacts=INT, de_escalated_contacts=INT,
+                        de_escalation_rate=opt(NUM), escalated_contacts=INT, mean_customer_end_score=opt(NUM),
+                        mean_quality_score=opt(NUM), flagged_for_review=INT),
+    "JourneyCell": obj(stage=STR, channel=STR, contacts=INT,
+                       distribution=obj(negative=INT, neutral=INT, positive=INT), mean_score=NUM, dropped=INT,
+                       drop_off={**NUM, "description": "share of contacts whose sentiment fell in this stage"}),
+    "AtRiskAccount": obj(account_id=STR, probability=NUM, band=STR, contacts_seen=INT, last_contact_id=opt(STR),
+                         as_of_time=TIME, reasons={"type": "array", "items": STR}),
+}
+
+
+def get(summary: str, ref: str, **extra: Any) -> dict[str, Any]:
+    return {"get": {"summary": summary, **extra, "responses": {"200": {
+        "description": "OK", "content": {"application/json": {"schema": listing(ref)}}}}}}
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "cxpulse insights", "version": "0.1.0",
+             "description": "Quality scorecards, coaching figures, journey analytics and the live supervisor "
+                            "views. Everything is computed in memory from the Kafka topics since the service "
+                            "started (it replays the retained history on start)."},
+    "paths": {
+        "/api/contacts/active": get("Contacts in progress with the customer's current sentiment and alerts, "
+                                    "most recently active first", "ActiveContact"),
+        "/api/alerts": get("Recent supervisor alerts, newest first", "Alert"),
+        "/api/escalations": get("Recent escalations, newest first", "Escalation"),
+        "/api/quality": get("Quality scorecards of recently ended contacts, newest first", "QualityScore",
+                            parameters=[{"name": "review", "in": "query", "required": False,
+                                         "description": "true: only contacts flagged for review",
+                                         "schema": {"enum": ["true", "false"]}}]),
+        "/api/agents": get("Coaching figures per agent, most contacts flagged for review first", "AgentFigures"),
+        "/api/journey": get("Sentiment distribution and drop-off per journey stage x channel", "JourneyCell"),
+        "/api/accounts/at-risk": get("Accounts at or above the churn-risk threshold, riskiest first",
+                                     "AtRiskAccount"),
+        "/api/events": {"get": {"summary": "Live updates (server-sent events): `snapshot` with every view, "
+                                           "then one event per changed view (contacts, alerts, escalations, "
+                                           "quality, agents, journey, accounts) carrying that view's JSON",
+                                "responses": {"200": {"description": "event stream",
+                                                      "content": {"text/event-stream": {"schema": STR}}}}}},
+    },
+    "components": {"schemas": SCHEMAS},
+}

@@ -1,0 +1,232 @@
+"""The in-memory views behind the API and the dashboard, fed by decoded records (plain dicts). The stream
+thread writes, the web thread reads: every method holds one lock, and views are returned as copies.
+Listeners hear which view changed (after the lock is released) and push it to dashboards."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import records
+from .coaching import AgentFigures, Coaching, ContactOutcome
+from .journey import Journey, stage_outcomes
+from .quality import STRETCH_LIMIT, ContactFacts, Turn, outlier, robust_z, scorecard
+from .settings import InsightsSettings
+
+Listener = Callable[[str], None]  # called with a view name: contacts, escalations, quality, agents, ...
+
+
+@dataclass
+class Ended:
+    """An ended contact, kept so that a turn or an escalation read after its summary can still count."""
+
+    summary: dict[str, Any]
+    turns: dict[int, Turn]
+    escalation: float | None
+
+
+class InsightsState:
+    def __init__(self, settings: InsightsSettings) -> None:
+        self.s = settings
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._active: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._turns: OrderedDict[str, dict[int, Turn]] = OrderedDict()
+        self._escalated: OrderedDict[str, float] = OrderedDict()  # contact -> customer score at escalation
+        self._escalations: deque[dict[str, Any]] = deque(maxlen=settings.max_recent)
+        self._alerts: deque[dict[str, Any]] = deque(maxlen=settings.max_recent)
+        self._quality: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._queue_scores: dict[str, OrderedDict[str, float]] = {}  # queue -> recent scores by contact
+        self._ended: OrderedDict[str, Ended] = OrderedDict()
+        self._churn: dict[str, dict[str, Any]] = {}
+        self.coaching, self.journey = Coaching(), Journey()
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, *views: str) -> None:
+        for view in views:
+            for listener in list(self._listeners):
+                listener(view)
+
+    # -- inputs ---------------------------------------------------------------------------------------------
+    def on_update(self, u: dict[str, Any]) -> None:
+        with self._lock:
+            row = self._active.pop(u["contact_id"], None) or {"alerts": []}
+            row.update({k: u.get(k) for k in ("contact_id", "account_id", "agent_id", "queue", "channel",
+                                              "journey_stage", "turn", "last_label", "event_time")})
+            row["customer_score"] = u["customer"]["rolling_score"]
+            row["customer_trend"] = u["customer"]["trend"]
+            self._active[u["contact_id"]] = row  # most recently active last
+            _trim(self._active, self.s.max_open_contacts)
+        self._notify("contacts")
+
+    def on_utterance(self, u: dict[str, Any]) -> bool:
+        """Buffers a scored turn until its contact ends; True when the contact already ended (rescore it)."""
+        turn = Turn(u["turn"], u["speaker"], u["text"], u["label"], u["score"], u["event_time"], u.get("journey_stage"))
+        with self._lock:
+            ended = self._ended.get(u["contact_id"])
+            if ended is not None:
+                ended.turns[turn.turn] = turn
+                return True
+            turns = self._turns.setdefault(u["contact_id"], {})
+            self._turns.move_to_end(u["contact_id"])
+            if len(turns) < self.s.max_turns_per_contact:
+                turns[turn.turn] = turn  # keyed by turn: a redelivered utterance replaces itself
+            _trim(self._turns, self.s.max_open_contacts)
+        return False
+
+    def on_escalation(self, e: dict[str, Any]) -> bool:
+        """Notes the customer's score at the escalation; True when the contact already ended (rescore it)."""
+        cid = e["contact_id"]
+        with self._lock:
+            live = self._active.get(cid, {}).get("customer_score")
+            evidence = [t["score"] for t in e.get("evidence") or []]
+            score = min(evidence) if evidence else live if live is not None else 0.0
+            ended = self._ended.get(cid)
+            if ended is None:
+                self._escalated[cid] = score
+                _trim(self._escalated, self.s.max_open_contacts)
+            else:
+                ended.escalation = score
+            self._escalations.appendleft({k: e.get(k) for k in (
+                "event_id", "contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage", "rule",
+                "reason", "target_queue", "priority", "churn_probability", "event_time")})
+        self._notify("escalations")
+        return ended is not None
+
+    def on_alert(self, a: dict[str, Any]) -> None:
+        alert = {k: a.get(k) for k in ("alert_id", "contact_id", "agent_id", "queue", "rule", "severity",
+                                       "summary", "event_time")}
+        with self._lock:
+            self._alerts.appendleft(alert)
+            row = self._active.get(a["contact_id"])
+            if row is None and a["contact_id"] not in self._ended:
+                # Read before the contact's first update (topics are read in parallel): its row starts here.
+                row = self._active[a["contact_id"]] = {k: a.get(k) for k in (
+                    "contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage")} | {
+                    "turn": None, "last_label": None, "customer_score": None, "customer_trend": None,
+                    "event_time": a["event_time"], "alerts": []}
+                _trim(self._active, self.s.max_open_contacts)
+            if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
+                row["alerts"].append(alert)
+        self._notify("contacts", "alerts")
+
+    def on_churn(self, account_id: str, risk: dict[str, Any] | None) -> None:
+        with self._lock:
+            known = self._churn.get(account_id)
+            if risk is None:  # a tombstone: the account is gone
+                self._churn.pop(account_id, None)
+            elif known is None or risk["as_of_time"] >= known["as_of_time"]:
+                self._churn[account_id] = {k: risk.get(k) for k in (
+                    "account_id", "probability", "band", "contacts_seen", "last_contact_id", "as_of_time")}
+                self._churn[account_id]["reasons"] = [r["text"] for r in risk.get("reasons") or []]
+        self._notify("accounts")
+
+    def on_summary(self, summary: dict[str, Any]) -> tuple[dict[str, Any], AgentFigures | None]:
+        """Scores an ended contact; returns its QualityScore record and its agent's new figures."""
+        cid = summary["contact_id"]
+        with self._lock:
+            self._active.pop(cid, None)
+            turns = self._turns.pop(cid, {})
+            known = self._ended.pop(cid, None)
+            if known is not None:  # a duplicate summary: keep the turns that came after the first one
+                turns = known.turns | turns
+            self._ended[cid] = Ended(summary, turns, self._escalated.pop(cid, known.escalation if known else None))
+            while len(self._ended) > self.s.max_contacts_remembered:
+                old, _ = self._ended.popitem(last=False)
+                self.coaching.forget(old)
+                self.journey.forget(old)
+            result = self._score(cid)
+        self._notify("contacts", "quality", "agents", "journey")
+        return result
+
+    def rescore(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
+        """Scores an ended contact again after a turn or an escalation arrived late (inputs come on several
+        topics, so on a replay a summary can be read before its contact's turns)."""
+        with self._lock:
+            result = self._score(cid)
+        self._notify("quality", "agents", "journey")
+        return result
+
+    def _score(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
+        ended = self._ended[cid]
+        summary, turns = ended.summary, tuple(sorted(ended.turns.values(), key=lambda t: t.turn))
+        facts = _facts(summary, turns, ended.escalation)
+        card = scorecard(facts)
+        queue = self._queue_scores.setdefault(summary.get("queue") or "", OrderedDict())
+        queue.pop(cid, None)  # a rescored contact replaces its earlier score in the queue's sample
+        queue[cid] = card.score
+        _trim(queue, self.s.outlier_window)
+        z = robust_z(card.score, list(queue.values()), self.s.outlier_min_sample)
+        flag = outlier(z, self.s.outlier_z)
+        reasons = [r for r, hit in (
+            ("low_score", card.score < self.s.review_score), ("low_outlier", flag == "low"),
+            ("long_negative_stretch", card.longest_negative_run >= STRETCH_LIMIT),
+            ("unresolved_escalation", card.escalated and (card.value("escalation_handling") or 0.0) < 0.5),
+        ) if hit]
+        record = records.quality_record(summary, card, z, flag, reasons, version=(len(turns), card.escalated))
+        self._quality.pop(cid, None)
+        self._quality[cid] = record
+        _trim(self._quality, self.s.max_recent)
+        figures = None
+        if agent := summary.get("agent_id"):
+            figures = self.coaching.record(ContactOutcome(cid, agent, card.stressful, card.de_escalated,
+                                                          card.escalated, facts.end_score, card.score, bool(reasons)))
+        self.journey.record(cid, summary.get("channel") or "voice", stage_outcomes(
+            turns, summary.get("journey_stage"), summary["overall_score"], summary["trend"]))
+        return record, figures
+
+    def summary_of(self, cid: str) -> dict[str, Any]:
+        with self._lock:
+            return self._ended[cid].summary
+
+    # -- views (copies, safe to serialize outside the lock) ---------------------------------------------------
+    def active_contacts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = [dict(r, alerts=list(r["alerts"])) for r in reversed(self._active.values())]
+        return rows
+
+    def quality(self, review_only: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in reversed(self._quality.values()) if r["review"] or not review_only]
+
+    def agents(self) -> list[AgentFigures]:
+        with self._lock:
+            return self.coaching.table()
+
+    def journey_heatmap(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self.journey.heatmap()
+
+    def escalations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._escalations]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(a) for a in self._alerts]
+
+    def at_risk(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = [dict(r) for r in self._churn.values() if r["probability"] >= self.s.at_risk_probability]
+        return sorted(rows, key=lambda r: -r["probability"])
+
+
+def _facts(summary: dict[str, Any], turns: tuple[Turn, ...], escalation_score: float | None) -> ContactFacts:
+    customer, agent = summary["customer"], summary["agent"]
+    return ContactFacts(
+        contact_id=summary["contact_id"], start_score=summary["start_score"], end_score=summary["end_score"],
+        trend=summary["trend"], customer_negative_turns=customer["negative_turns"],
+        customer_peak_anger=customer["peak_anger"], customer_peak_frustration=customer.get("peak_frustration", 0.0),
+        customer_consecutive_negative=customer["consecutive_negative"],
+        customer_quarter_means=tuple(customer.get("quarter_means") or ()), agent_mean_score=agent["mean_score"],
+        ended_time=summary["ended_time"], turns=turns, escalation_score=escalation_score)
+
+
+def _trim(d: OrderedDict[str, Any], limit: int) -> None:
+    while len(d) > limit:
+        d.popitem(last=False)

@@ -1,0 +1,109 @@
+"""The supervisor dashboard in a real headless browser (Debian's chromium driven by playwright-core): the page
+loads, shows the data of a pipeline run produced to the service's input topics, and updates live (SSE) when
+new events arrive, without a reload and without any outside resource. Screenshots: out/test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, send
+
+from cxpulse_core.testing.services import start_loop
+from cxpulse_insights.app import build
+from cxpulse_insights.settings import InsightsSettings
+
+pytestmark = pytest.mark.kafka
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE.parents[1] / "out" / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
+    if shutil.which("node") is None:
+        return "no node on PATH"
+    if not (HERE / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core not installed (npm ci --prefix tests/browser)"
+    return None
+
+
+class Driver:
+    """The node driver as a subprocess, speaking JSON lines on stdout and reading commands on stdin."""
+
+    def __init__(self, base: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(["node", str(HERE / "dashboard.mjs"), base, str(ARTIFACTS)], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ | {
+                                         "CHROMIUM_PATH": CHROMIUM})
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def step(self, timeout_s: float = 40) -> dict:
+        try:
+            reply = json.loads(self.lines.get(timeout=timeout_s))
+        except queue.Empty:
+            raise AssertionError("the browser driver said nothing in time") from None
+        assert reply["step"] != "error", reply
+        return reply
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> int:
+        try:
+            return self.proc.wait(30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtime):
+    if missing := _missing():
+        pytest.skip(f"browser test needs chromium and playwright-core: {missing}")
+    live = contact_records("c-live", "agent-a", [*ANGRY[:3], *ANGRY[4:], CALM[-1]])
+    first = [escalation("c-angry", "agent-b"), *contact_records("c-calm", "agent-a", CALM),
+             *contact_records("c-angry", "agent-b", ANGRY), *live[:-1], alert("c-live", "agent-a"),
+             churn("acct-c-angry", 0.86, "4 contacts in 7 days")]
+    # Then: c-live ends, c-new starts angry and is escalated, agent-c's first contact, a new account at risk.
+    second = [live[-1], escalation("c-new", "agent-a"), alert("c-new", "agent-a"),
+              churn("acct-c-new", 0.95, "asked to cancel"), *contact_records("c-new", "agent-a", ANGRY[:2], end=False),
+              *contact_records("c-other", "agent-c", CALM)]
+    send(kafka_settings, cx_runtime, first)
+    settings = InsightsSettings(web_host="127.0.0.1", web_port=0, sse_coalesce_s=0.1)
+    insights = build(settings, cx_runtime)
+    web = insights.web(settings).start()
+    driver = None
+    try:
+        with start_loop(kafka_settings, insights.config, insights.handler):
+            driver = Driver(f"http://127.0.0.1:{web.port}")
+            loaded = driver.step()
+            assert "c-live" in loaded["live"] and "anger_spike" in loaded["live"]
+            assert "retention" in loaded["escalation"] and "agent-b" in loaded["agent"]
+            assert "86%" in loaded["account"] and "4 contacts in 7 days" in loaded["account"]
+            assert "drop 50%" in loaded["journey"] and "2 contacts" in loaded["journey"]
+            assert loaded["reviewRows"] >= 1
+            send(kafka_settings, cx_runtime, second)
+            driver.send("go")
+            updated = driver.step()
+    finally:
+        if driver is not None:
+            driver.close()
+        web.stop()
+    assert updated["noReload"] and updated["updates"] > 0
+    assert "c-new" in updated["newContact"] and "c-new" in updated["firstEscalation"]
+    assert "acct-c-new" in updated["firstAccount"] and updated["agents"] == 3
+    assert updated["outside"] == [] and updated["errors"] == []
+    assert (ARTIFACTS / "1-loaded.png").stat().st_size > 0 and (ARTIFACTS / "2-updated.png").stat().st_size > 0

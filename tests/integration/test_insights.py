@@ -1,0 +1,72 @@
+"""The insights service through a real broker: upstream records in, quality scores and agent figures out on
+their compacted topics, and the HTTP API shows the same data."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, send
+
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.testing.kafka import consume
+from cxpulse_core.testing.services import start_loop
+from cxpulse_insights.app import build
+from cxpulse_insights.settings import AGENTS_TOPIC, QUALITY_TOPIC, InsightsSettings
+
+pytestmark = pytest.mark.kafka
+
+
+def api(base: str, path: str):
+    with urllib.request.urlopen(base + path, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def wait_for(check, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_scores_ended_contacts_and_serves_the_views(kafka_settings, cx_runtime):
+    records = (contact_records("c-calm", "agent-a", CALM) + contact_records("c-angry", "agent-b", ANGRY)
+               + contact_records("c-live", "agent-a", ANGRY[:3], end=False)
+               + [escalation("c-angry", "agent-b"), alert("c-live", "agent-a"),
+                  churn("acct-c-angry", 0.86, "4 contacts in 7 days"), churn("acct-c-calm", 0.1, "none")])
+    # Escalations first: an escalation precedes its contact's summary upstream too.
+    send(kafka_settings, cx_runtime, sorted(records, key=lambda r: r[0] != "cx.routing.escalations"))
+    settings = InsightsSettings(web_host="127.0.0.1", web_port=0)
+    insights = build(settings, cx_runtime)
+    web = insights.web(settings).start()
+    base = f"http://127.0.0.1:{web.port}"
+    try:
+        with start_loop(kafka_settings, insights.config, insights.handler):
+            # Topics are read in parallel: a summary may come before its escalation, which then rescores it.
+            wait_for(lambda: any(q["escalated"] for q in api(base, "/api/quality")))
+            quality = consume(kafka_settings, cx_runtime.topic(QUALITY_TOPIC), 2, timeout_s=30, settle_s=1)
+            agents = consume(kafka_settings, cx_runtime.topic(AGENTS_TOPIC), 2, timeout_s=30, settle_s=1)
+            active = wait_for(lambda: [c for c in api(base, "/api/contacts/active") if c["alerts"]])
+            at_risk = wait_for(lambda: api(base, "/api/accounts/at-risk"))
+            journey, escalations = api(base, "/api/journey"), api(base, "/api/escalations")
+    finally:
+        web.stop()
+    serde = SingleObjectSerde()
+    scores = {m.key().decode(): serde.decode(m.value()).value for m in quality}  # the latest per key, as compacted
+    assert set(scores) == {"c-calm", "c-angry"}
+    calm, angry = scores["c-calm"], scores["c-angry"]
+    assert calm["score"] > 80 > 50 > angry["score"]
+    assert angry["escalated"] and angry["stressful"] and not angry["de_escalated"]
+    assert {"low_score", "unresolved_escalation"} <= set(angry["review_reasons"]) and not calm["review"]
+    figures = {m.key().decode(): serde.decode(m.value()).value for m in agents}
+    assert figures["agent-b"]["stressful_contacts"] == 1 and figures["agent-b"]["de_escalation_rate"] == 0.0
+    assert figures["agent-b"]["flagged_for_review"] == 1 and figures["agent-a"]["flagged_for_review"] == 0
+    assert [c["contact_id"] for c in active] == ["c-live"] and active[0]["alerts"][0]["rule"] == "anger_spike"
+    assert [a["account_id"] for a in at_risk] == ["acct-c-angry"]
+    assert escalations[0]["contact_id"] == "c-angry"
+    billing = next(c for c in journey if c["stage"] == "billing" and c["channel"] == "voice")
+    assert billing["contacts"] == 2 and billing["dropped"] == 1  # the angry customer went from -0.4 to -0.9
