@@ -3,6 +3,7 @@ store offsets once the broker acknowledged every output of an input (at-least-on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -247,10 +248,8 @@ class StreamLoop:
                 log.warning("commit on revoke failed", extra={"error": str(exc)})
         self.offsets.forget([(p.topic, p.partition) for p in partitions])
         for p in partitions:  # the new owner reports their lag now
-            try:
+            with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(self.config.service, p.topic, str(p.partition), self.config.group_id)
-            except KeyError:
-                pass
         log.info("partitions revoked", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
 
     def _shutdown(self) -> None:

@@ -1,0 +1,84 @@
+"""Public serving API: SentimentModel.load().predict(texts). numpy + onnxruntime + tokenizers only."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import Encoder
+from .heads import POLARITY, Heads
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CACHE_MAX_CHARS = 24  # only short, highly repeated turns ("yes", "okay", "thank you") are worth caching
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str                     # "negative" | "neutral" | "positive"
+    score: float                   # P(pos) - P(neg), in [-1, 1]
+    score5: float                  # 5 * score
+    emotions: dict[str, float]     # name -> probability (independent, multi-label)
+
+
+class SentimentModel:
+    def __init__(self, encoder: Encoder, heads: Heads, version: str, cache_size: int = 4096) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.version = version
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Prediction] = OrderedDict()
+
+    @classmethod
+    def load(
+        cls, artifact_dir: Path | None = None, threads: int | None = None, cache_size: int = 4096
+    ) -> SentimentModel:
+        """Load the packaged (or given) artifacts; never touches the network."""
+        d = Path(artifact_dir) if artifact_dir is not None else ARTIFACTS
+        meta = json.loads((d / "encoder_meta.json").read_text())
+        heads = Heads.load(d / "heads.npz")
+        version = f"minilm-l6-{meta['variant']}+{heads.version}"
+        return cls(Encoder.from_dir(d, threads=threads), heads, version, cache_size)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised (n, 384) float32 sentence embeddings, in input order."""
+        return self.encoder.embed(list(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        texts = list(texts)
+        out: list[Prediction | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}  # unique uncached text -> positions (duplicates encoded once)
+        for i, t in enumerate(texts):
+            hit = self._cache.get(t) if self.cache_size and len(t) <= CACHE_MAX_CHARS else None
+            if hit is not None:
+                self._cache.move_to_end(t)
+                out[i] = hit
+            else:
+                todo.setdefault(t, []).append(i)
+        if todo:
+            uniq = list(todo)
+            for t, pred in zip(uniq, self._predict_uncached(uniq), strict=True):
+                for i in todo[t]:
+                    out[i] = pred
+                if self.cache_size and len(t) <= CACHE_MAX_CHARS:
+                    self._cache[t] = pred
+                    if len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+        return out  # type: ignore[return-value]
+
+    def _predict_uncached(self, texts: list[str]) -> list[Prediction]:
+        x = self.encoder.embed(texts)
+        pol = self.heads.polarity_proba(x)
+        emo = self.heads.emotion_proba(x)
+        neg, pos = POLARITY.index("negative"), POLARITY.index("positive")
+        preds = []
+        for p, e in zip(pol, emo, strict=True):
+            # Rounded so tiny float differences between batch compositions don't leak into outputs.
+            score = round(float(p[pos] - p[neg]), 6)
+            emotions = {n: round(float(v), 6) for n, v in zip(self.heads.emotions, e, strict=True)}
+            preds.append(Prediction(POLARITY[int(p.argmax())], score, round(5 * score, 6), emotions))
+        return preds

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from cxpulse_sentiment.heads import EMOTIONS, POLARITY, Heads, softmax
+from cxpulse_sentiment.training import csgen
+from cxpulse_sentiment.training.data import DATA, GOEMO_TO_CS, load_cs_test, load_goemotions
+
+
+def test_generator_reproduces_committed_corpus() -> None:
+    committed = [json.loads(line) for line in (DATA / "cs_synth" / "cs_synth.jsonl").open(encoding="utf-8")]
+    assert csgen.generate() == committed
+
+
+def test_generator_labels_and_template_holdout() -> None:
+    rows = csgen.generate(n_per_template=5)
+    assert rows == csgen.generate(n_per_template=5)
+    assert {r["label"] for r in rows} == set(POLARITY)
+    assert all(set(r["emotions"]) <= set(EMOTIONS) for r in rows)
+    train_t = {r["template"] for r in rows if r["split"] == "train"}
+    dev_t = {r["template"] for r in rows if r["split"] == "dev"}
+    assert dev_t and not train_t & dev_t
+
+
+def test_cs_test_is_held_out() -> None:
+    test = load_cs_test()
+    assert len(test.texts) >= 300
+    synth = {json.loads(line)["text"].lower() for line in (DATA / "cs_synth" / "cs_synth.jsonl").open(encoding="utf-8")}
+    # One- and two-word acknowledgements ("yes", "okay") occur everywhere; any longer overlap is a leak.
+    assert not {t.lower() for t in test.texts if len(t.split()) > 2} & synth
+
+
+def test_goemotions_mapping() -> None:
+    assert set(GOEMO_TO_CS.values()) == set(EMOTIONS)
+    dev = load_goemotions("dev")
+    y, emo = dev.arrays()
+    assert 5000 < len(y) < 5426  # rows with both positive and negative emotions are dropped
+    assert set(np.unique(y)) == {0, 1, 2} and emo.shape[1] == len(EMOTIONS)
+
+
+def test_heads_roundtrip(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    h = Heads(rng.normal(size=(3, 4)), rng.normal(size=3), 0.8, rng.normal(size=(7, 4)), rng.normal(size=7),
+              np.ones(7), np.zeros(7), version="heads-test")
+    h.save(tmp_path / "h.npz")
+    g = Heads.load(tmp_path / "h.npz")
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(g.polarity_proba(x), h.polarity_proba(x), atol=1e-5)
+    np.testing.assert_allclose(g.emotion_proba(x), h.emotion_proba(x), atol=1e-5)
+    assert g.version == "heads-test" and g.emotions == EMOTIONS
+    np.testing.assert_allclose(softmax(np.array([[1.0, 2.0, 3.0]])).sum(), 1.0)

@@ -1,0 +1,114 @@
+"""`cxpulse bench` (make bench): every benchmark in one run against one broker; prints a table and writes
+out/bench/results.json and out/bench/latency.png. Numbers are medians of several runs where a benchmark repeats;
+ratios compare figures measured in this same process and run, since the machine is shared and noisy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from cxpulse_core.settings import KafkaSettings
+from cxpulse_core.testing.broker import test_broker
+
+
+def _machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def _section(results: dict[str, Any], name: str, run: Any) -> None:
+    started = time.perf_counter()
+    print(f"bench: {name} ...", flush=True)
+    results[name] = run()
+    results.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 1)
+    print(f"bench: {name}: {json.dumps(results[name])[:400]}", flush=True)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e2e = results.get("e2e", {}).get("e2e_latency_ms", {})
+    if not e2e:
+        return
+    rates = sorted(e2e, key=float)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=False)
+    for ax, hop in zip(axes, ("sentiment", "escalation", "notification"), strict=True):
+        for q, style in (("p50", "o-"), ("p95", "s--"), ("p99", "^:")):
+            ax.plot([float(r) for r in rates], [e2e[r][hop].get(q, float("nan")) for r in rates], style, label=q)
+        ax.set_title(f"utterance -> {hop}")
+        ax.set_xlabel("utterances / s")
+        ax.set_ylabel("ms")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("cxpulse end-to-end latency (2-core machine, local broker)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = ["", "rate  hop            p50 ms   p95 ms   p99 ms      n"]
+    for rate, hops in results.get("e2e", {}).get("e2e_latency_ms", {}).items():
+        for hop, p in hops.items():
+            if p.get("n"):
+                lines.append(f"{rate:>4}  {hop:<13} {p['p50']:>7.0f}  {p['p95']:>7.0f}  {p['p99']:>7.0f}  {p['n']:>5}")
+    sentiment = results.get("sentiment_throughput", {})
+    if sentiment:
+        lines.append(f"sentiment: raw model {sentiment['raw_model_per_s']}/s, service {sentiment['service_per_s']}/s "
+                     f"({sentiment['service_vs_raw']:.0%})")
+    if "ingest" in results:
+        lines.append(f"ingest: {results['ingest']['service_events_per_s']} events/s through Kafka "
+                     f"(domain alone {results['ingest']['domain_events_per_s']}/s)")
+    if "churn" in results:
+        lines.append(f"churn rescoring with reasons: {results['churn']}")
+    if "e2e" in results:
+        lines.append(f"max sustained: {results['e2e']['max_sustained_utterances_per_s']} utterances/s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cxpulse bench", description=__doc__)
+    parser.add_argument("--out", default="out/bench")
+    parser.add_argument("--only", help="comma-separated sections: ingest,sentiment,churn,notification,e2e")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each end-to-end rate phase")
+    args = parser.parse_args(argv)
+    wanted = set((args.only or "ingest,sentiment,churn,notification,e2e").split(","))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": _machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with test_broker() as bootstrap:
+        kafka = KafkaSettings(bootstrap_servers=bootstrap)
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap  # for benchmarks that read it themselves
+        if "ingest" in wanted:
+            from cxpulse_ingest.bench import run as ingest
+
+            _section(results, "ingest", lambda: ingest(kafka))
+        if "sentiment" in wanted:
+            from cxpulse_sentiment.bench_service import run as sentiment
+
+            _section(results, "sentiment_throughput", lambda: sentiment(kafka))
+        if "churn" in wanted:
+            from cxpulse_churn.bench import run as churn
+
+            _section(results, "churn", churn)
+        if "notification" in wanted:
+            from cxpulse_notification.bench import run as notification
+
+            _section(results, "notification", notification)
+        if "e2e" in wanted:
+            from .bench_e2e import run as e2e
+
+            _section(results, "e2e", lambda: e2e(kafka, seconds=args.seconds))
+            results["e2e_latency_ms"] = results["e2e"]["e2e_latency_ms"]
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    chart(results, out / "latency.png")
+    print(table(results))
+    print(f"\nresults: {out / 'results.json'}")
+    return 0

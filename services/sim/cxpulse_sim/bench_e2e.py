@@ -1,0 +1,109 @@
+"""End-to-end benchmark: the whole pipeline (each service its own process) at fixed utterance rates, then rising
+rates until it no longer keeps up. Latency per hop is produced_time - origin_time read back from the topics;
+CPU and RSS per service from /proc."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cxpulse_core.ids import now_ms
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.testing.kafka import unique_name
+from cxpulse_core.topics import create_topics, load_topics
+
+from .pipeline import Pipeline, isolated_env
+from .receivers import WebhookReceiver
+from .report import percentiles
+from .scenario import generate
+from .simulate import produce_events
+from .watch import PipelineWatch
+
+HOPS = ("sentiment", "escalation", "notification")
+SECRET = "bench-webhook-secret"
+CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, rate: float, seconds: float,
+           drain_s: float) -> dict[str, Any]:
+    since = now_ms()
+    watch = PipelineWatch(kafka, runtime, SingleObjectSerde(), since).start()
+    events = generate(seed=int(rate) + 1000, rate=rate, duration_s=seconds, script="none")
+    utterances = sum(e.type == "utterance" and e.payload.get("speaker") in ("customer", "agent") for e in events)
+    cpu0 = {s.name: _cpu_s(s.process.pid) for s in pipeline.running}
+    started = time.monotonic()
+    produce_events(events, kafka, runtime)
+    wall = time.monotonic() - started
+    cpu = {s.name: round(100 * (_cpu_s(s.process.pid) - cpu0[s.name]) / wall, 1) for s in pipeline.running}
+    rss = {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
+    deadline = time.monotonic() + drain_s
+    while time.monotonic() < deadline and watch.counts["UtteranceSentiment"] < utterances:
+        time.sleep(0.2)
+    time.sleep(2)
+    watch.stop()
+    pipeline.check_alive()
+    scored = watch.counts["UtteranceSentiment"]
+    return {"rate": rate, "utterances": utterances, "scored": scored, "wall_s": round(wall, 1),
+            "latency": {hop: percentiles(watch.latencies.get(hop, [])) for hop in HOPS},
+            "cpu_percent": cpu, "rss_mb": rss}
+
+
+def _kept_up(phase: dict[str, Any]) -> bool:
+    latency = phase["latency"]["sentiment"]
+    return phase["scored"] >= 0.98 * phase["utterances"] and latency.get("p99", 1e9) < 2000
+
+
+def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds: float = 20.0,
+        ramp: tuple[float, ...] = (300, 400, 550, 750)) -> dict[str, Any]:
+    runtime = RuntimeSettings(topic_prefix=unique_name("bench") + ".", http_port=0)
+    create_topics(kafka, load_topics(), runtime.topic_prefix)
+    work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-"))
+    webhook = WebhookReceiver(SECRET, port=0).start()
+    routes = work / "routes.yaml"
+    routes.write_text(yaml.safe_dump({
+        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks",
+                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
+        "routes": [{"name": "all", "match": {}, "notify": ["supervisors"]}]}))
+    env = isolated_env(runtime.topic_prefix, work) | {"CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": "WARNING",
+                                                      "NOTIFICATION_ROUTES_FILE": str(routes),
+                                                      "NOTIFICATION_RECIPIENT_RATE_PER_MIN": "100000",
+                                                      "NOTIFICATION_RECIPIENT_BURST": "10000"}
+    pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
+    phases, sustained = [], []
+    try:
+        pipeline.start()
+        pipeline.wait_ready(180)
+        _phase(pipeline, kafka, runtime, 20, 8, 30)  # warm-up: model sessions, faust tables, connections
+        for rate in rates:
+            phases.append(_phase(pipeline, kafka, runtime, rate, seconds, 60))
+        for rate in ramp:
+            phase = _phase(pipeline, kafka, runtime, rate, seconds, 20)
+            sustained.append(phase)
+            if not _kept_up(phase):
+                break
+    finally:
+        pipeline.stop()
+        webhook.stop()
+    kept = [p["rate"] for p in phases + sustained if _kept_up(p)]
+    return {
+        "e2e_latency_ms": {str(int(p["rate"])): p["latency"] for p in phases},
+        "phases": phases + sustained,
+        "max_sustained_utterances_per_s": max(kept) if kept else None,
+    }
