@@ -28,7 +28,6 @@ from conversations import NEUTRAL, conversation, utterance  # noqa: E402
 
 pytestmark = pytest.mark.kafka
 UPDATE, SUMMARY = "io.cxpulse.sentiment.ContactSentimentUpdate", "io.cxpulse.sentiment.ContactSummary"
-MODEL = REPO / "services/sentiment/cxpulse_sentiment/artifacts/encoder.onnx"
 ESCALATING = [0.2, 0.0, -0.3, -0.5, -0.6, -0.7, 0.1]  # escalates at customer turn 6
 CALM = [0.3, 0.4, 0.1, 0.5, 0.2, 0.6, 0.3]
 RECOVERS = [-0.5, -0.6, 0.2, -0.5, -0.6, 0.3, 0.4]
@@ -70,7 +69,7 @@ def routing(kafka_settings, new_topic, tmp_path):
     port = _free_port()
     env = os.environ | {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "sentiment" if MODEL.exists() else "hashing",
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "sentiment",
         "CXPULSE_HTTP_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), str(REPO / "services/sentiment"),
                                        os.environ.get("PYTHONPATH", "")])}

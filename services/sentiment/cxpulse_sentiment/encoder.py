@@ -7,6 +7,7 @@ output is the sentence-transformers embedding. Inputs are padded to the longest 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,9 @@ class Encoder:
 
     @classmethod
     def from_dir(cls, artifact_dir: Path, threads: int | None = None, **kw: object) -> Encoder:
+        # The artifact says how many texts one ONNX call may take (1 for dynamically quantized encoders).
+        meta = json.loads((artifact_dir / "encoder_meta.json").read_text())
+        kw.setdefault("batch_size", meta.get("onnx_batch_size", 32))
         return cls(make_session(artifact_dir / "encoder.onnx", threads), artifact_dir / "tokenizer.json", **kw)  # type: ignore[arg-type]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path(__file__).resolve().parents[1] / "out" / "emb-cache")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    enc = Encoder.from_dir(args.artifacts, batch_size=64)
-    key = hashlib.sha256((args.artifacts / "encoder.onnx").read_bytes()).hexdigest()
+    enc = Encoder.from_dir(args.artifacts)  # embeddings exactly as served (same texts per ONNX call)
+    key = hashlib.sha256((args.artifacts / "encoder.onnx").read_bytes()).hexdigest() + f"/b{enc.batch_size}"
     splits = {s.name: s for s in [load_goemotions("train"), load_goemotions("dev"), load_goemotions("test"),
                                   load_cs_synth("train"), load_cs_synth("dev"), load_cs_test()]}
     emb = {n: embed_cached(enc, s, args.cache, key) for n, s in splits.items()}
