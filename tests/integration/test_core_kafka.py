@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from cxpulse_core.dlq import DeadLetterLimitError
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings
 from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+from cxpulse_core.testing.services import RunningLoop
 
 pytestmark = pytest.mark.kafka
 SCHEMA = "io.cxpulse.churn.ChurnRisk"
@@ -30,26 +30,6 @@ def risk(i: int) -> dict:
 
 def risks(serde, topic: str, n: int) -> list[tuple[str, bytes]]:
     return [(f"a-{i}", serde.encode(SCHEMA, risk(i), topic)) for i in range(n)]
-
-
-class Running:
-    """Runs a StreamLoop in a thread until stopped."""
-
-    def __init__(self, loop) -> None:
-        self.loop = loop
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.loop.run()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            self.error = exc
-
-    def stop(self) -> None:
-        self.loop.stop()
-        self.thread.join(30)
 
 
 @pytest.mark.parametrize("make", [SingleObjectSerde, lambda: ConfluentSerde(SchemaRegistrySettings(url="mock://it"))],
@@ -69,7 +49,7 @@ def test_a_malformed_record_goes_to_the_deadletter_topic_and_good_ones_pass(kafk
     records = risks(serde, source, 5)
     records.insert(2, ("c-bad", b"not avro at all"))
     produce(kafka_settings, source, records)
-    running = Running(build(kafka_settings, source, sink, dlq, unique_name("g")))
+    running = RunningLoop(build(kafka_settings, source, sink, dlq, unique_name("g")))
     try:
         out = consume(kafka_settings, sink, 5, timeout_s=30)
         dead = consume(kafka_settings, dlq, 1, timeout_s=10)
@@ -90,7 +70,7 @@ def test_a_malformed_record_goes_to_the_deadletter_topic_and_good_ones_pass(kafk
 def test_a_flood_of_bad_records_stops_the_loop_loudly(kafka_settings, new_topic):
     source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
     produce(kafka_settings, source, [(f"k{i}", b"junk") for i in range(30)])
-    running = Running(build(kafka_settings, source, sink, dlq, unique_name("g"), max_ratio=0.5))
+    running = RunningLoop(build(kafka_settings, source, sink, dlq, unique_name("g"), max_ratio=0.5))
     running.thread.join(30)
     assert isinstance(running.error, DeadLetterLimitError)
 

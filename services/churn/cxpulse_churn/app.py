@@ -20,6 +20,7 @@ import faust
 from faust.types import EventT, Message
 
 from cxpulse_core.dlq import Reject, deadletter_headers
+from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
@@ -31,7 +32,6 @@ from .history import add_entry, entry_from_summary, mark_escalated
 from .model import ChurnModel
 from .scoring import RISK_SCHEMA, AccountState, Job, contact_job, decay_due, horizon_ms, new_state, score_jobs
 from .settings import ChurnSettings
-from .transport import broker_urls, credentials
 
 log = logging.getLogger(__name__)
 SERVICE = m.SERVICE

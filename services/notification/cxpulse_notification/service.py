@@ -77,7 +77,8 @@ class NotificationService:
 
     # --- input -----------------------------------------------------------------------------------------------
     def _poll(self) -> list[Message]:
-        wait = 0.0 if not self.results.empty() else 0.1
+        # With attempts in flight, poll briefly so their outcomes are logged (and offsets stored) promptly.
+        wait = 0.0 if not self.results.empty() else 0.01 if self.in_flight else 0.1
         if self.heap:
             wait = max(0.0, min(wait, self.heap[0].due - time.monotonic()))
         # consume(n, timeout) waits for n records or the timeout: take what is there, else wait for one.

@@ -19,6 +19,7 @@ from typing import Any
 import faust
 
 from cxpulse_core.dlq import DeadLetterLimitError, InvalidRatioLimit, Reject, deadletter_headers
+from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
@@ -27,7 +28,7 @@ from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
 from . import metrics as m
 from . import records
-from .broker import broker_urls, credentials, partitions_of
+from .broker import partitions_of
 from .engine import ContactState, evaluate, facts
 from .guidance import Guide
 from .rules import RulesError, RulesFile
