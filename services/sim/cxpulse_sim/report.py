@@ -26,7 +26,8 @@ def agent_figures(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     negative, ended clearly better), mean customer end sentiment."""
     by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for summary in summaries:
-        by_agent[summary.get("agent_id") or "unknown"].append(summary)
+        # Contact Lens segment streams carry no agent id: those contacts are grouped apart.
+        by_agent[summary.get("agent_id") or "(no agent id)"].append(summary)
     rows = []
     for agent, contacts in sorted(by_agent.items()):
         stressful = [c for c in contacts if c["customer"]["negative_turns"] >= 2
