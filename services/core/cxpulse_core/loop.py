@@ -208,11 +208,7 @@ class StreamLoop:
         if now - self._lag_reported < every_s:
             return
         self._lag_reported = now
-        for tp in self.consumer.position(self.consumer.assignment()):
-            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            if tp.offset >= 0 and high >= 0:
-                metrics.CONSUMER_LAG.labels(self.config.service, tp.topic, str(tp.partition), self.config.group_id).set(
-                    max(0, high - tp.offset))
+        metrics.report_lag(self.consumer, self.config.service, self.config.group_id)
 
     def _raise_if_failed(self) -> None:
         if self._delivery_error:

@@ -42,3 +42,12 @@ def child(metric: Counter | Gauge | Histogram, *labels: str) -> Any:
     if found is None:
         found = _children[key] = metric.labels(*labels)
     return found
+
+
+def report_lag(consumer: Any, service: str, group_id: str) -> None:
+    """Sets cxpulse_consumer_lag for every assigned partition: high watermark minus the consumer's position (the
+    watermark cached from the last fetch, so this asks the broker nothing)."""
+    for tp in consumer.position(consumer.assignment()):
+        _, high = consumer.get_watermark_offsets(tp, cached=True)
+        if tp.offset >= 0 and high >= 0:
+            child(CONSUMER_LAG, service, tp.topic, str(tp.partition), group_id).set(max(0, high - tp.offset))

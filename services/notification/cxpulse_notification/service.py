@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from cxpulse_core.health import Health
+from cxpulse_core.metrics import report_lag
 from cxpulse_core.offsets import OffsetTracker
 from cxpulse_core.serde import Serde, SerdeError
 
@@ -54,6 +55,7 @@ class NotificationService:
         self._stopping = False
         self._paused = False
         self._pruned = time.monotonic()
+        self._lag_reported = 0.0
 
     def stop(self, *_: object) -> None:
         self._stopping = True
@@ -219,6 +221,9 @@ class NotificationService:
 
     def _housekeeping(self) -> None:
         metrics.PENDING.labels(metrics.SERVICE).set(len(self.outcomes.pending))
+        if time.monotonic() - self._lag_reported > 5:
+            self._lag_reported = time.monotonic()
+            report_lag(self.consumer, metrics.SERVICE, self.s.group_id)
         if time.monotonic() - self._pruned > 60:
             self._pruned = time.monotonic()
             self.outcomes.prune(int(time.time() * 1000))
