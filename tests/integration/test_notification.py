@@ -26,6 +26,7 @@ from cxpulse_core.health import Health
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import headers_of, produce, unique_name
+from cxpulse_core.testing.services import RunningLoop
 
 NOTIFICATION = Path(__file__).resolve().parents[2] / "services" / "notification"
 sys.path.insert(0, str(NOTIFICATION))
@@ -176,20 +177,10 @@ class Service:
         settings = NotificationSettings(**(env["settings"] | {"routes_file": routes} | overrides))
         router = load_router(routes, {"IT_SECRET": SECRET})
         self.service = build(settings, env["kafka"], RuntimeSettings(), router, Health(60))
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.service.run()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            self.error = exc
+        self.running = RunningLoop(self.service)
 
     def stop(self) -> None:
-        self.service.stop()
-        self.thread.join(30)
-        assert self.error is None, self.error
+        self.running.stop()  # raises what the service raised, failing the test
 
 
 def send(env: dict[str, Any], *records: dict[str, Any], schema: str = ALERT) -> None:

@@ -3,6 +3,7 @@ replay after a crash is a duplicate that consumers drop, not a new event."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 NAMESPACE = uuid.UUID("6f1d8f8e-3f0b-4a39-9f59-3f7f2b1c9a51")
@@ -13,6 +14,4 @@ def derived_id(*parts: object) -> str:
 
 
 def now_ms() -> int:
-    import time
-
     return int(time.time() * 1000)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
+from http.server import ThreadingHTTPServer
+from typing import Protocol
 
 from .dlq import DeadLetterLimitError, InvalidRatioLimit
 from .health import Health
@@ -45,7 +47,18 @@ def run_stream_service(config: LoopConfig, handler: Handler,
     )
     log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
                                "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
-    signal.signal(signal.SIGTERM, loop.stop)  # graceful: finish the batch, flush, commit, close
+    return run_until_stopped(loop, server)
+
+
+class Stoppable(Protocol):
+    def run(self) -> None: ...
+    def stop(self, *_: object) -> None: ...
+
+
+def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer) -> int:
+    """Runs a service loop until SIGTERM/SIGINT (graceful: it finishes its work, flushes, commits; exit 0) or a
+    fatal error (logged, exit 1); the ops endpoint stops with it."""
+    signal.signal(signal.SIGTERM, loop.stop)
     signal.signal(signal.SIGINT, loop.stop)
     try:
         loop.run()

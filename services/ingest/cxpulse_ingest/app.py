@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cxpulse_core import topics
-from cxpulse_core.logs import configure_logging
 from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_stream_service
 from cxpulse_core.serde import make_serde
@@ -26,6 +25,5 @@ def build(settings: IngestSettings, runtime: RuntimeSettings) -> tuple[LoopConfi
 
 def run() -> int:
     kafka, runtime = KafkaSettings(), RuntimeSettings()
-    configure_logging(SERVICE, runtime.log_level)
     config, handler = build(IngestSettings(), runtime)
     return run_stream_service(config, handler, kafka, runtime)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
 from cxpulse_core.health import Health
 from cxpulse_core.http import serve
 from cxpulse_core.kafka import make_consumer, make_producer
 from cxpulse_core.logs import configure_logging
+from cxpulse_core.runner import run_until_stopped
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings, SchemaRegistrySettings
 
@@ -70,16 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     server = serve(health, runtime.http_host, runtime.http_port)
     try:
         service = build(settings, kafka, runtime, router, health)
-        signal.signal(signal.SIGTERM, service.stop)  # graceful: finish running attempts, flush, commit
-        signal.signal(signal.SIGINT, service.stop)
-        log.info("started", extra={"topics": [service.topics.alerts, service.topics.escalations],
-                                   "routes_file": str(settings.routes_file), "targets": targets,
-                                   "http_port": server.server_port})
-        service.run()
     except Exception:
         log.exception("fatal error")
-        return 1
-    finally:
         server.shutdown()
-    log.info("stopped")
-    return 0
+        return 1
+    log.info("started", extra={"topics": [service.topics.alerts, service.topics.escalations],
+                               "routes_file": str(settings.routes_file), "targets": targets,
+                               "http_port": server.server_port})
+    return run_until_stopped(service, server)  # SIGTERM: finish running attempts, flush, commit

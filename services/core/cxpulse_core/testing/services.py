@@ -8,14 +8,16 @@ from ..dlq import InvalidRatioLimit
 from ..health import Health
 from ..kafka import make_consumer, make_producer
 from ..loop import Handler, LoopConfig, StreamLoop
+from ..runner import Stoppable
 from ..serde import Serde, SingleObjectSerde
 from ..settings import KafkaSettings
 
 
 class RunningLoop:
-    """A StreamLoop running in a thread until stop(); an exception it raised is kept in `.error`."""
+    """A service loop (a StreamLoop, or any object with run() and stop()) running in a thread until stop(); an
+    exception it raised is kept in `.error` and raised again by stop()."""
 
-    def __init__(self, loop: StreamLoop) -> None:
+    def __init__(self, loop: Stoppable) -> None:
         self.loop = loop
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
