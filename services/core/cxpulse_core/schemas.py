@@ -24,6 +24,17 @@ def schema_dir() -> Path:
     raise FileNotFoundError("no schemas/ folder found: set CXPULSE_SCHEMA_DIR")
 
 
+# Readers accept the 0.1.0 fingerprints up to and including the 0.3 releases; dropping them is a breaking change
+# announced in the release notes before. The longest-lived 0.1.0 data is on compacted topics (cx.churn.risk,
+# cx.insights.*), where a key's record stays until that key is written again, so a release that drops them has to
+# say how to rewrite such keys first.
+LEGACY_FINGERPRINTS_UNTIL = "0.3"
+
+
+def _fingerprint(canonical: str) -> bytes:
+    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+
+
 def _without_logical_types(node: Any) -> Any:
     """Timestamps stay epoch-millisecond ints in Python; logicalType only documents them (and is not
     part of the parsing canonical form, so fingerprints are unchanged)."""
@@ -39,17 +50,19 @@ class RecordSchema:
     name: str  # full name, e.g. io.cxpulse.interaction.Utterance
     source: dict[str, Any]  # the .avsc as written, docs included
     parsed: Any  # fastavro's parsed form, logical types removed
-    fingerprint: bytes  # CRC-64-AVRO of the parsing canonical form, little-endian (single-object encoding)
-
-    @property
-    def canonical(self) -> str:
-        return to_parsing_canonical_form(parse_schema(self.source, _write_hint=False))
+    fingerprint: bytes  # CRC-64-AVRO of the spec's canonical form, little-endian (single-object encoding)
+    canonical: str  # the spec's Parsing Canonical Form of the fully expanded schema
+    # What cxpulse 0.1.0 wrote: the canonical form with named types from other files left as bare names, a
+    # fingerprint no other Avro library computes. Still read (never written) so records already on topics stay
+    # readable; see LEGACY_FINGERPRINTS_UNTIL.
+    legacy_fingerprint: bytes
 
 
 class SchemaSet:
     """All record schemas of a folder; named types may refer to types defined in other files."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         pending = {path: json.loads(path.read_text()) for path in sorted(folder.rglob("*.avsc"))}
         named: dict[str, Any] = {}
         self.by_name: dict[str, RecordSchema] = {}
@@ -62,15 +75,25 @@ class SchemaSet:
                 except Exception:  # noqa: BLE001 - an unresolved name; retried in the next pass
                     continue
                 full = parsed["name"] if isinstance(parsed, dict) else str(parsed)
-                canonical = to_parsing_canonical_form(parsed)
-                fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
-                self.by_name[full] = RecordSchema(full, source, parsed, fp)
+                self.by_name[full] = self._record(full, source, parsed)
                 del pending[path]
                 progress = True
             if not progress:
                 names = ", ".join(str(p) for p in pending)
                 raise ValueError(f"schemas with unresolved or invalid types: {names}")
-        self.by_fingerprint = {s.fingerprint: s for s in self.by_name.values()}
+        # The standard fingerprints first, so that a clash with a legacy one (none today) cannot shadow them.
+        self.by_fingerprint = {s.legacy_fingerprint: s for s in self.by_name.values()}
+        self.by_fingerprint |= {s.fingerprint: s for s in self.by_name.values()}
+
+    def _record(self, full: str, source: dict[str, Any], parsed: Any) -> RecordSchema:
+        """Fingerprints as the Avro spec defines them: of the canonical form of the schema with every named type
+        written out where first used (what Java's SchemaNormalization.parsingFingerprint64 returns), not of
+        fastavro's form, which leaves types of other files as bare names."""
+        self.by_name[full] = RecordSchema(full, source, parsed, b"", "", b"")  # expanded() looks it up
+        standalone = parse_schema(_without_logical_types(self.expanded(full)), named_schemas={})
+        canonical = to_parsing_canonical_form(standalone)
+        legacy = _fingerprint(to_parsing_canonical_form(parsed))
+        return RecordSchema(full, source, parsed, _fingerprint(canonical), canonical, legacy)
 
     def expanded(self, name: str) -> dict[str, Any]:
         """The schema with every named type it refers to written out inline (the first time it appears),

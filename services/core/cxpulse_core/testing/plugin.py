@@ -9,17 +9,25 @@ import pytest
 from ..settings import KafkaSettings, RuntimeSettings
 from ..topics import TopicSpec, create_topics, load_topics
 from .broker import test_broker
+from .java import JavaTools, build_java_tools
 from .kafka import unique_name
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kafka: needs a real Kafka broker (started once per session)")
+    config.addinivalue_line("markers", "java: runs the JVM tools of tests/java (Maven, Java 17)")
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     with test_broker() as servers:
         yield servers
+
+
+@pytest.fixture(scope="session")
+def java_tools() -> JavaTools:
+    """tests/java built with Maven (resolved from Maven Central the first time): a stock JVM Kafka + Avro reader."""
+    return build_java_tools()
 
 
 @pytest.fixture(scope="session")
