@@ -11,8 +11,10 @@ import sys
 import pytest
 
 from cxpulse_core import topics
+from cxpulse_core.ids import derived_id
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume, produce, unique_name
+from cxpulse_core.testing.process import EventTally, ServiceProcess, Traffic, read_topic, wait_until
 
 pytestmark = pytest.mark.kafka
 NS = "io.cxpulse.interaction."
@@ -109,3 +111,34 @@ def test_a_restart_mid_conversation_loses_and_duplicates_nothing(kafka_settings,
     summaries = [d.value for d in contact if d.schema.endswith("ContactSummary")]
     assert len(summaries) == 1
     assert summaries[0]["turns"] == 6 and summaries[0]["customer"]["turns"] == 3  # state survived the kill
+
+
+def test_kill_9_under_traffic_and_a_restart_on_the_existing_state_lose_and_duplicate_nothing(
+        kafka_settings, cx_runtime, tmp_path):
+    """The kill-restart harness (cxpulse_core.testing.process): conversations keep arriving while the service is
+    killed and restarted on its consumer group and changelog; every utterance is scored exactly once."""
+    serde = SingleObjectSerde()
+    topic = cx_runtime.topic(topics.INTERACTIONS)
+    events = [e for i in range(50) for e in conversation(f"k-{i}")]
+    expected = {derived_id(v["event_id"], "sentiment") for s, v in events if s.endswith("Utterance")}
+    summaries = {derived_id(v["event_id"], "contact-summary") for s, v in events if s.endswith("ContactEnded")}
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "CXPULSE_TOPIC_PREFIX": cx_runtime.topic_prefix,
+           "SENTIMENT_GROUP_ID": unique_name("sentiment"), "CXPULSE_LOG_LEVEL": "WARNING"}
+    scored_topic = cx_runtime.topic(topics.UTTERANCE_SENTIMENT)
+    contact_topic = cx_runtime.topic(topics.CONTACT_SENTIMENT)
+    with ServiceProcess("cxpulse_sentiment", env, tmp_path / "sentiment.log") as service:
+        service.start()
+        with Traffic(kafka_settings, topic, [(v["contact_id"], serde.encode(s, v, topic)) for s, v in events],
+                     rate=40) as traffic:
+            wait_until(lambda: len(read_topic(kafka_settings, scored_topic)) >= len(expected) // 4,
+                       "a quarter of the utterances scored before the kill")
+            ready_s = service.kill_and_restart()
+            traffic.wait()
+        wait_until(lambda: len(EventTally.read(kafka_settings, scored_topic, serde)) >= len(expected),
+                   "every utterance scored after the restart", timeout_s=180)
+        assert service.stop() == 0
+    scored = EventTally.read(kafka_settings, scored_topic, serde)
+    contact = EventTally.read(kafka_settings, contact_topic, serde)
+    print(f"\nsentiment: kill -9 under traffic -> ready again in {ready_s:.1f} s; {len(scored)} utterances scored")
+    assert scored.lost(expected) == set() and scored.duplicated() == {}
+    assert contact.lost(summaries) == set() and contact.duplicated() == {}

@@ -31,20 +31,41 @@ def _docker_answers() -> bool:
         return False
 
 
+class LocalBroker:
+    """A local KRaft broker (deploy/kafka/kafka.sh) on free ports and its own data dir. stop() and start() keep
+    the port and the data, so a fault test can take the broker away and bring the same one back."""
+
+    def __init__(self, port: int | None = None) -> None:
+        # Free ports, so a broker left over by a killed test run (or `make kafka-up`) is never in the way.
+        self.port = port or _free_port()
+        self.script = schema_dir().parent / "deploy" / "kafka" / "kafka.sh"
+        self.data = Path(tempfile.mkdtemp(prefix="cxpulse-test-kafka-"))
+        self.env = os.environ | {"KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
+                                 "KAFKA_DATA_DIR": str(self.data)}
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        subprocess.run([str(self.script), "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        subprocess.run([str(self.script), "down"], env=self.env, check=False, stdout=subprocess.DEVNULL)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
 @contextmanager
 def local_broker(port: int | None = None) -> Iterator[str]:
-    # Free ports, so a broker left over by a killed test run (or `make kafka-up`) is never in the way.
-    port = port or _free_port()
-    script = schema_dir().parent / "deploy" / "kafka" / "kafka.sh"
-    data = Path(tempfile.mkdtemp(prefix="cxpulse-test-kafka-"))
-    env = os.environ | {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
-                        "KAFKA_DATA_DIR": str(data)}
-    subprocess.run([str(script), "up"], env=env, check=True)
+    broker = LocalBroker(port)
+    broker.start()
     try:
-        yield f"127.0.0.1:{port}"
+        yield broker.bootstrap_servers
     finally:
-        subprocess.run([str(script), "down"], env=env, check=False)
-        shutil.rmtree(data, ignore_errors=True)
+        broker.remove()
 
 
 @contextmanager

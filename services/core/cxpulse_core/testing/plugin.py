@@ -8,7 +8,7 @@ import pytest
 
 from ..settings import KafkaSettings, RuntimeSettings
 from ..topics import TopicSpec, create_topics, load_topics
-from .broker import test_broker
+from .broker import LocalBroker, test_broker
 from .java import JavaTools, build_java_tools
 from .kafka import unique_name
 
@@ -56,3 +56,15 @@ def cx_runtime(kafka_settings: KafkaSettings) -> RuntimeSettings:
     prefix = unique_name("t") + "."
     create_topics(kafka_settings, load_topics(), prefix)
     return RuntimeSettings(topic_prefix=prefix, http_port=0)
+
+
+@pytest.fixture
+def private_broker() -> Iterator[LocalBroker]:
+    """A broker of this test's own (started here, removed after), for fault tests that stop and restart it:
+    broker.stop(), broker.start() keep its port and data. Costs a broker start (~5-20 s)."""
+    broker = LocalBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.remove()
