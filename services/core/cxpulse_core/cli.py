@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("cxpulse_sim.simulate:main", "produce realistic simulated contact-center traffic"),
     "demo": ("cxpulse_sim.demo:main", "run the whole pipeline on simulated traffic and report"),
     "bench": ("cxpulse_sim.bench:main", "run the benchmarks and write out/bench/results.json"),
+    "redrive": ("cxpulse_core.cli:redrive", "send dead letters through a service again: cxpulse redrive notification"),
 }
 
 SERVICES = {
@@ -30,6 +31,7 @@ SERVICES = {
     "insights": "cxpulse_insights",
 }
 TRAINERS = {"sentiment": "cxpulse_sentiment.train:main", "churn": "cxpulse_churn.train:main"}
+REDRIVERS = {"notification": "cxpulse_notification.redrive:main"}
 EVALUATORS = {"churn": "cxpulse_churn.evaluate:main", "sentiment": "cxpulse_sentiment.evaluate:main"}
 
 
@@ -56,6 +58,10 @@ def train(argv: list[str]) -> int:
 
 def evaluate(argv: list[str]) -> int:
     return _dispatch(EVALUATORS, "evaluate", argv)
+
+
+def redrive(argv: list[str]) -> int:
+    return _dispatch(REDRIVERS, "redrive", argv)
 
 
 def main(argv: list[str] | None = None) -> int:

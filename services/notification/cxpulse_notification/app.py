@@ -15,7 +15,7 @@ from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings, SchemaRegistrySettings
 
 from .email import EmailClient
-from .limits import Outcomes
+from .limits import Outcomes, RateLimiter
 from .routes import Router, RoutesError, load_router
 from .service import NotificationService, Topics
 from .settings import NotificationSettings
@@ -40,12 +40,12 @@ def build(settings: NotificationSettings, kafka: KafkaSettings, runtime: Runtime
     webhook = WebhookClient(settings.http_timeout_s, settings.dashboard_url)
     partitions = changelog_partitions(consumer, topics.delivered)  # fails fast when the changelog is missing
 
-    def restore_outcomes(outcomes: Outcomes) -> int:
-        return restore(kafka, topics.delivered, partitions, outcomes)
+    def restore_state(outcomes: Outcomes, limiters: dict[str, RateLimiter]) -> int:
+        return restore(kafka, topics.delivered, partitions, outcomes, limiters)
 
     return NotificationService(settings, topics, consumer, make_producer(kafka, on_fatal=fatal), make_serde(
         SchemaRegistrySettings()), router, {"webhook": webhook, "slack": webhook, "email": EmailClient(settings)},
-        health, restore_outcomes)
+        health, restore_state)
 
 
 def main(argv: list[str] | None = None) -> int:

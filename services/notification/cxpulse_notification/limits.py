@@ -1,4 +1,5 @@
-"""Deduplication and rate limits, free of I/O (the caller passes the clock)."""
+"""Deduplication and rate limits, free of I/O (the caller passes the clock: wall-clock seconds for the rate limits,
+so bucket states written to the changelog mean the same thing after a restart)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,37 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """One token bucket per key (contact id, recipient); rate 0 disables the limit."""
+    """One token bucket per key (contact id, recipient); rate 0 disables the limit. A bucket's state is
+    (tokens, updated): `state()` reads it for the changelog, `load()` puts it back after a restart."""
 
     def __init__(self, per_minute: float, burst: int, max_keys: int = 100_000) -> None:
         self.rate_per_s = per_minute / 60
         self.burst = burst
         self.max_keys = max_keys
         self._buckets: dict[str, TokenBucket] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def state(self, key: str) -> tuple[float, float] | None:
+        bucket = self._buckets.get(key)
+        return None if bucket is None or bucket.updated is None else (bucket.tokens, bucket.updated)
+
+    def load(self, key: str, tokens: float, updated: float) -> None:
+        if self.rate_per_s <= 0:
+            return
+        bucket = self._buckets[key] = TokenBucket(self.rate_per_s, self.burst)
+        bucket.tokens, bucket.updated = min(float(self.burst), tokens), updated
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+    def refilled(self, now: float) -> list[str]:
+        """Drops the buckets that are full again (they hold no information) and returns their keys."""
+        full = [k for k, b in self._buckets.items() if b.full_at(now)]
+        for key in full:
+            del self._buckets[key]
+        return full
 
     def allow(self, key: str, now: float) -> bool:
         if self.rate_per_s <= 0:
@@ -48,9 +73,7 @@ class RateLimiter:
         return bucket.take(now)
 
     def _prune(self, now: float) -> None:
-        # A refilled bucket holds no information: dropping it changes nothing.
-        for key in [k for k, b in self._buckets.items() if b.full_at(now)]:
-            del self._buckets[key]
+        self.refilled(now)  # a refilled bucket holds no information: dropping it changes nothing
 
 
 def dedup_key(alert_id: str, channel: str, recipient: str) -> str:
@@ -66,6 +89,7 @@ class Outcomes:
         self.ttl_ms = ttl_ms
         self.final: dict[str, tuple[str, int]] = {}  # key -> (outcome, time in ms)
         self.pending: set[str] = set()
+        self.failing_since: dict[str, int] = {}  # key -> first failed attempt (ms), while it is being retried
 
     def seen(self, key: str) -> str | None:
         """The earlier outcome ("pending" while in progress), or None for a new delivery."""
@@ -79,13 +103,17 @@ class Outcomes:
 
     def finish(self, key: str, outcome: str, time_ms: int) -> None:
         self.pending.discard(key)
+        self.failing_since.pop(key, None)
         self.final[key] = (outcome, time_ms)
 
     def prune(self, now_ms: int) -> int:
         old = [key for key, (_, at) in self.final.items() if now_ms - at > self.ttl_ms]
         for key in old:
             del self.final[key]
-        return len(old)
+        stale = [key for key, at in self.failing_since.items() if now_ms - at > self.ttl_ms and key not in self.pending]
+        for key in stale:
+            del self.failing_since[key]
+        return len(old) + len(stale)
 
     def cancel(self, key: str) -> None:
         self.pending.discard(key)

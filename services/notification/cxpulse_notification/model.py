@@ -70,6 +70,8 @@ class Delivery:
     source: Source = field(compare=False)
     attempt: int = field(default=1, compare=False)
     cancelled: bool = field(default=False, compare=False)
+    failing_since_ms: int | None = field(default=None, compare=False)  # first failed attempt (wall clock)
+    retry_logged: float | None = field(default=None, compare=False)  # monotonic time of the last retry record
 
     @property
     def key(self) -> str:

@@ -67,6 +67,11 @@ class Outputs:
                 ("cxpulse.notification.attempts", str(delivery.attempt).encode()),
                 ("cxpulse.notification.alert_id", delivery.notice.alert_id.encode())], counted=True)
 
+    def state(self, key: str, value: bytes | None) -> None:
+        """A changelog record that no input waits for (retry start, rate-limit bucket): losing the last one in a
+        crash costs a slightly longer retry budget or a slightly fuller bucket, never a delivery."""
+        self._produce(self.changelog_topic, key.encode(), value, [], None)
+
     def deadletter(self, source: Source, reason: str, detail: str, error_class: str,
                    extra: list[tuple[str, bytes]] | None = None, counted: bool = False) -> None:
         """The input's original bytes and key with the reason in headers. Unless `counted`, this record is the
@@ -79,7 +84,7 @@ class Outputs:
                                                       "topic": source.topic, "offset": source.offset})
         self._produce(self.deadletter_topic, source.key, source.value, headers, source.entry)
 
-    def _produce(self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]],
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]],
                  entry: list[int] | None) -> None:
         def delivered(error: KafkaError | None, _message: Message) -> None:
             if error is not None:

@@ -75,15 +75,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def decide(result: AttemptResult, attempt: int, max_attempts: int, backoff: Backoff, retry_after_max_s: float,
-           rng: random.Random | None = None) -> Decision:
+def decide(result: AttemptResult, attempt: int, backoff: Backoff, retry_after_max_s: float, *, failing_s: float,
+           budget_s: float, max_attempts: int = 0, rng: random.Random | None = None) -> Decision:
+    """`failing_s`: how long this delivery has been failing (since its first failed attempt). A retryable failure
+    is retried while the next attempt still falls within `budget_s` of that first failure (and, when
+    `max_attempts` > 0, while attempts remain); the last delay is shortened to land on the budget's end."""
     if result.ok:
         return Decision(DELIVERED)
     if not result.retryable:
         return Decision(FAILED, reason="rejected")
-    if attempt >= max_attempts:
+    remaining = budget_s - failing_s
+    if remaining <= 0 or (max_attempts and attempt >= max_attempts):
         return Decision(FAILED, reason="retries_exhausted")
     delay = backoff.delay(attempt, rng)
     if result.retry_after_s is not None:
         delay = max(delay, min(result.retry_after_s, retry_after_max_s))
-    return Decision(RETRY, delay)
+    return Decision(RETRY, min(delay, remaining))

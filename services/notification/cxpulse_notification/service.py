@@ -28,8 +28,10 @@ from .limits import Outcomes, RateLimiter
 from .model import Delivery, Sender, Source, Topics, log_fields, to_notice
 from .outputs import Outputs
 from .policy import DEDUPLICATED, DELIVERED, FAILED, RATE_LIMITED, RETRY, AttemptResult, Backoff, decide
+from .redrive import REDRIVE_HEADER
 from .routes import Router, Target
 from .settings import NotificationSettings
+from .state import rate_key, rate_record, retrying_record
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 class NotificationService:
     def __init__(self, settings: NotificationSettings, topics: Topics, consumer: Consumer, producer: Producer,
                  serde: Serde, router: Router, senders: dict[str, Sender], health: Health,
-                 restore: Callable[[Outcomes], int]) -> None:
+                 restore: Callable[[Outcomes, dict[str, RateLimiter]], int]) -> None:
         self.s, self.topics, self.consumer, self.router, self.senders = settings, topics, consumer, router, senders
         self.health, self.serde, self.restore = health, serde, restore
         self.offsets = OffsetTracker()
@@ -45,6 +47,7 @@ class NotificationService:
         self.out = Outputs(producer, serde, topics.log, topics.delivered, topics.deadletter)
         self.contact_limit = RateLimiter(settings.contact_rate_per_min, settings.contact_burst)
         self.recipient_limit = RateLimiter(settings.recipient_rate_per_min, settings.recipient_burst)
+        self.limiters = {"contact": self.contact_limit, "recipient": self.recipient_limit}
         self.backoff = Backoff(settings.backoff_initial_s, settings.backoff_multiplier, settings.backoff_max_s,
                                settings.backoff_jitter)
         self.heap: list[Delivery] = []
@@ -110,21 +113,39 @@ class NotificationService:
             self.out.deadletter(source, "no_route", f"no route matches {notice.facts()}", "RoutingError")
             return
         now, contact_ok = time.monotonic(), None
+        redrive = _header(message, REDRIVE_HEADER)
         for target in targets:
             delivery = Delivery(now, next(self._seq), notice, target, source)
             earlier = self.outcomes.seen(delivery.key)
+            if redrive == delivery.key and earlier == FAILED:
+                # An operator's redrive of a dead letter: a fresh budget, and past the rate limits, which this
+                # alert passed when it first came.
+                log.info("redriven delivery", extra={"alert_id": notice.alert_id, "recipient": target.recipient})
+                self.outcomes.failing_since.pop(delivery.key, None)
+                self.outcomes.start(delivery.key)
+                heapq.heappush(self.heap, delivery)
+                continue
             if earlier is not None:
                 self._finish(delivery, DEDUPLICATED, error=f"already {earlier}")
                 continue
             if contact_ok is None:
-                contact_ok = self.contact_limit.allow(notice.contact_id, now)
+                contact_ok = self._allow("contact", notice.contact_id)
             if not contact_ok:
                 self._finish(delivery, RATE_LIMITED, error=f"over the per-contact limit ({notice.contact_id})")
-            elif not self.recipient_limit.allow(f"{target.channel}/{target.recipient}", now):
+            elif not self._allow("recipient", f"{target.channel}/{target.recipient}"):
                 self._finish(delivery, RATE_LIMITED, error="over the per-recipient limit")
             else:
+                delivery.failing_since_ms = self.outcomes.failing_since.get(delivery.key)  # failing before a restart
                 self.outcomes.start(delivery.key)
                 heapq.heappush(self.heap, delivery)
+
+    def _allow(self, name: str, key: str) -> bool:
+        """Takes a token from a rate-limit bucket and writes the bucket to the changelog (restored on restart)."""
+        limiter = self.limiters[name]
+        allowed = limiter.allow(key, time.time())
+        if limiter.rate_per_s > 0:
+            self.out.state(rate_key(name, key), rate_record(limiter.state(key)))
+        return allowed
 
     # --- attempts --------------------------------------------------------------------------------------------
     def _dispatch_due(self) -> None:
@@ -154,13 +175,19 @@ class NotificationService:
                 return
             block_s = 0.0
             del self.in_flight[delivery.seq]
-            decision = decide(result, delivery.attempt, self.s.max_attempts, self.backoff, self.s.retry_after_max_s)
+            now_ms = int(time.time() * 1000)
+            if not result.ok and result.retryable and delivery.failing_since_ms is None:
+                delivery.failing_since_ms = now_ms
+                self.outcomes.failing_since[delivery.key] = now_ms
+                self.out.state(delivery.key, retrying_record(now_ms, now_ms))
+            failing_s = (now_ms - delivery.failing_since_ms) / 1000 if delivery.failing_since_ms else 0.0
+            decision = decide(result, delivery.attempt, self.backoff, self.s.retry_after_max_s, failing_s=failing_s,
+                              budget_s=self.s.retry_budget_s, max_attempts=self.s.max_attempts)
             if decision.outcome == RETRY and delivery.cancelled:
                 self.outcomes.cancel(delivery.key)  # its partition went to another consumer, which resumes it
             elif decision.outcome == RETRY:
-                self.out.log(delivery, RETRY, result, next_attempt_ms=int((time.time() + decision.delay_s) * 1000))
                 metrics.RETRIED.labels(metrics.SERVICE, delivery.target.channel).inc()
-                log.info("delivery attempt failed, will retry", extra=log_fields(delivery, result, decision.delay_s))
+                self._log_retry(delivery, result, decision.delay_s)
                 delivery.attempt += 1
                 delivery.due = time.monotonic() + decision.delay_s
                 heapq.heappush(self.heap, delivery)
@@ -168,6 +195,16 @@ class NotificationService:
                 self._finish(delivery, decision.outcome, result, decision.reason)
                 if decision.outcome == DELIVERED and delivery.attempt > 1:
                     self._expedite(delivery.target)
+
+    def _log_retry(self, delivery: Delivery, result: AttemptResult, delay_s: float) -> None:
+        """The first failed attempt, then at most one record per `retry_log_interval_s`: a long outage must not
+        flood the delivery log (the metric counts every attempt; the final outcome is always logged)."""
+        now = time.monotonic()
+        if delivery.retry_logged is not None and now - delivery.retry_logged < self.s.retry_log_interval_s:
+            return
+        delivery.retry_logged = now
+        self.out.log(delivery, RETRY, result, next_attempt_ms=int((time.time() + delay_s) * 1000))
+        log.info("delivery attempt failed, will retry", extra=log_fields(delivery, result, delay_s))
 
     def _expedite(self, target: Target) -> None:
         """A retried delivery got through: the receiver is back, so its other waiting retries go now rather
@@ -227,6 +264,9 @@ class NotificationService:
         if time.monotonic() - self._pruned > 60:
             self._pruned = time.monotonic()
             self.outcomes.prune(int(time.time() * 1000))
+            for name, limiter in self.limiters.items():  # full buckets hold nothing: drop them, tombstone them
+                for key in limiter.refilled(time.time()):
+                    self.out.state(rate_key(name, key), None)
 
     def _settle_in_flight(self, timeout_s: float) -> None:
         """Waits for the attempts running now and records their outcomes."""
@@ -238,7 +278,7 @@ class NotificationService:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         started = time.monotonic()
-        read = self.restore(self.outcomes)
+        read = self.restore(self.outcomes, self.limiters)
         log.info("partitions assigned; outcomes restored", extra={
             "partitions": [f"{p.topic}[{p.partition}]" for p in partitions], "changelog_records": read,
             "restore_s": round(time.monotonic() - started, 3)})
@@ -275,6 +315,13 @@ class NotificationService:
             self.consumer.close()
             self.health.ready = False
             metrics.READY.labels(metrics.SERVICE).set(0)
+
+
+def _header(message: Message, name: str) -> str | None:
+    for key, value in message.headers() or []:
+        if key == name and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
 
 
 def _source(message: Message, entry: list[int]) -> Source:

@@ -26,10 +26,16 @@ class NotificationSettings(BaseSettings):
     routes_file: Path = EXAMPLE_ROUTES
 
     # Delivery and retries.
-    max_attempts: int = Field(15, ge=1)  # about 1-2 minutes of retrying with the defaults
+    # A delivery is retried until this long after its first failed attempt (across restarts: the first failure
+    # time is in the changelog), then dead-lettered as retries_exhausted (`cxpulse redrive notification`).
+    retry_budget_s: float = Field(3600.0, gt=0)
+    max_attempts: int = Field(0, ge=0)  # an extra cap on attempts; 0 = none, the time budget alone decides
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_multiplier: float = Field(2.0, ge=1)
-    backoff_max_s: float = Field(10.0, gt=0)
+    backoff_max_s: float = Field(60.0, gt=0)
+    # Retry bookkeeping in cx.notifications.log: the first failed attempt, then at most one record per delivery
+    # per interval (every attempt is still counted in cxpulse_notifications_retried_total).
+    retry_log_interval_s: float = Field(300.0, ge=0)
     backoff_jitter: float = Field(0.5, ge=0, le=1)  # share of each delay that is randomised away
     retry_after_max_s: float = Field(300.0, gt=0)  # a receiver's Retry-After is honoured up to this
     http_timeout_s: float = Field(5.0, gt=0)
@@ -54,4 +60,5 @@ class NotificationSettings(BaseSettings):
 
     dashboard_url: str = ""  # link in messages: {dashboard_url}/contacts/<contact id>
     dedup_ttl_hours: float = Field(168.0, gt=0)  # remember final outcomes this long (the input retention)
+    redrive_group_id: str = "cxpulse-notification-redrive"  # progress of `cxpulse redrive notification`
     session_timeout_ms: int = Field(10_000, ge=6_000)  # how soon a crashed instance's partitions move on

@@ -41,3 +41,28 @@ def test_outcomes_deduplicate_pending_and_final_and_forget_old_ones():
     outcomes.cancel(other)  # a revoked delivery is forgotten: the next owner resumes it
     assert outcomes.seen(other) is None
     assert outcomes.prune(now_ms=11_500) == 1 and outcomes.seen(key) is None
+
+
+def test_rate_limit_buckets_and_retry_starts_survive_a_restart_through_the_changelog_records():
+    from cxpulse_notification.state import apply, rate_key, rate_record, retrying_record
+
+    before = RateLimiter(per_minute=1, burst=2)
+    assert before.allow("c-1", 1000.0) and before.allow("c-1", 1000.0)
+    records = [(rate_key("contact", "c-1"), rate_record(before.state("c-1"))),
+               ("a-1/webhook/hook", retrying_record(5_000, 5_000))]
+    after, outcomes = RateLimiter(per_minute=1, burst=2), Outcomes(ttl_ms=10_000)
+    for key, value in records:
+        apply(outcomes, {"contact": after}, key, value)
+    assert not after.allow("c-1", 1001.0)  # no fresh burst after the restart
+    assert outcomes.failing_since == {"a-1/webhook/hook": 5_000} and outcomes.seen("a-1/webhook/hook") is None
+    apply(outcomes, {"contact": after}, rate_key("contact", "c-1"), None)  # tombstone of a refilled bucket
+    assert after.state("c-1") is None
+    apply(outcomes, {}, "a-1/webhook/hook", b'{"outcome":"delivered","time":6000}')
+    assert outcomes.seen("a-1/webhook/hook") == "delivered" and not outcomes.failing_since
+
+
+def test_refilled_buckets_are_reported_for_tombstones():
+    limiter = RateLimiter(per_minute=60, burst=1)
+    limiter.allow("a", 0.0)
+    limiter.allow("b", 5.0)
+    assert limiter.refilled(5.5) == ["a"] and len(limiter) == 1

@@ -70,15 +70,24 @@ def test_smtp_classification_transient_4xx_permanent_5xx():
 
 def test_decisions():
     backoff = Backoff(0.5, 2, 30, 0)
-    assert decide(AttemptResult(ok=True), 1, 5, backoff, 300).outcome == DELIVERED
-    assert decide(AttemptResult(False, False, 400), 1, 5, backoff, 300) == decide(
-        AttemptResult(False, False, 404), 3, 5, backoff, 300)
-    rejected = decide(AttemptResult(False, False, 400), 1, 5, backoff, 300)
+
+    def decide_(result, attempt, failing_s=0.0, budget_s=1800.0, max_attempts=0, retry_after_max_s=300):
+        return decide(result, attempt, backoff, retry_after_max_s, failing_s=failing_s, budget_s=budget_s,
+                      max_attempts=max_attempts)
+
+    assert decide_(AttemptResult(ok=True), 1).outcome == DELIVERED
+    assert decide_(AttemptResult(False, False, 400), 1) == decide_(AttemptResult(False, False, 404), 3)
+    rejected = decide_(AttemptResult(False, False, 400), 1)
     assert (rejected.outcome, rejected.reason) == (FAILED, "rejected")
-    retry = decide(AttemptResult(False, True, 503), 2, 5, backoff, 300)
+    retry = decide_(AttemptResult(False, True, 503), 2)
     assert (retry.outcome, retry.delay_s) == (RETRY, 1.0)
-    exhausted = decide(AttemptResult(False, True, 503), 5, 5, backoff, 300)
+    # The budget is time: attempt 500 is still retried inside it, and a 30-minute outage is ridden out.
+    assert decide_(AttemptResult(False, True, 503), 500, failing_s=1799).outcome == RETRY
+    assert decide_(AttemptResult(False, True, 503), 500, failing_s=1799).delay_s == 1.0  # lands on the end
+    exhausted = decide_(AttemptResult(False, True, 503), 61, failing_s=1800)
     assert (exhausted.outcome, exhausted.reason) == (FAILED, "retries_exhausted")
-    assert decide(AttemptResult(False, True, 429, retry_after_s=20), 1, 5, backoff, 300).delay_s == 20
-    assert decide(AttemptResult(False, True, 429, retry_after_s=9999), 1, 5, backoff, 60).delay_s == 60
-    assert decide(AttemptResult(False, True, 429, retry_after_s=0), 3, 5, backoff, 60).delay_s == 2  # backoff floor
+    capped = decide_(AttemptResult(False, True, 503), 5, max_attempts=5)
+    assert (capped.outcome, capped.reason) == (FAILED, "retries_exhausted")
+    assert decide_(AttemptResult(False, True, 429, retry_after_s=20), 1).delay_s == 20
+    assert decide_(AttemptResult(False, True, 429, retry_after_s=9999), 1, retry_after_max_s=60).delay_s == 60
+    assert decide_(AttemptResult(False, True, 429, retry_after_s=0), 3, retry_after_max_s=60).delay_s == 2
