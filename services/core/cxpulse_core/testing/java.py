@@ -5,10 +5,12 @@ sources or the pom changed, so a warm session starts the tools in a second or tw
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..schemas import schema_dir
 
@@ -36,6 +38,20 @@ class JavaTools:
         command = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", self.classpath,
                    f"io.cxpulse.xlang.{main}", *args]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+
+    def read_topics(self, bootstrap: str, expected: dict[str, tuple[str, int]], wire_format: str = "single-object",
+                    registry: str | None = None, timeout_s: int = 60) -> tuple[subprocess.CompletedProcess[str],
+                                                                                  list[dict[str, Any]]]:
+        """Runs ReadTopics on {topic: (reader record name, messages to wait for)}; returns the process and its
+        lines (topic, partition, offset, key, schema, value or error)."""
+        args = ["--bootstrap", bootstrap, "--schemas", str(schema_dir()), "--format", wire_format,
+                "--timeout-s", str(timeout_s)]
+        if registry:
+            args += ["--registry", registry]
+        for topic, (schema, count) in expected.items():
+            args += ["--topic", f"{topic}={schema}:{count}"]
+        result = self.run("ReadTopics", *args, timeout_s=timeout_s + 60)
+        return result, [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def build_java_tools(project: Path | None = None) -> JavaTools:
