@@ -50,6 +50,10 @@ class SentimentModel:
         """L2-normalised (n, 384) float32 sentence embeddings, in input order."""
         return self.encoder.embed(list(texts))
 
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 3) polarity probabilities in POLARITY order (negative, neutral, positive), for evaluation."""
+        return self.heads.polarity_proba(self.encoder.embed(list(texts)))
+
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         texts = list(texts)
         out: list[Prediction | None] = [None] * len(texts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support, roc_auc_score
 
 from ..heads import EMOTIONS, POLARITY
 
@@ -34,6 +34,7 @@ def polarity_report(proba: np.ndarray, y: np.ndarray) -> dict:
         "accuracy": round(float((pred == y).mean()), 4), "ece": round(e, 4),
         "per_class": {POLARITY[i]: {"p": round(float(p[i]), 3), "r": round(float(r[i]), 3), "f1": round(float(f[i]), 3),
                                     "support": int(n[i])} for i in range(3)},
+        "confusion": confusion_matrix(y, pred, labels=[0, 1, 2]).tolist(),  # rows gold, columns predicted
         "reliability": table,
     }
 
