@@ -51,3 +51,22 @@ def test_heads_roundtrip(tmp_path) -> None:
     np.testing.assert_allclose(g.emotion_proba(x), h.emotion_proba(x), atol=1e-5)
     assert g.version == "heads-test" and g.emotions == EMOTIONS
     np.testing.assert_allclose(softmax(np.array([[1.0, 2.0, 3.0]])).sum(), 1.0)
+
+
+def test_real_splits_are_by_document_and_disjoint() -> None:
+    from cxpulse_sentiment.training import real_data
+
+    assert [real_data.rating_label(r) for r in (-0.6, -0.5, 0.0, 0.5, 0.6)] == \
+        ["negative", "neutral", "neutral", "neutral", "positive"]
+    for source in real_data.SOURCES:
+        parts = {p: real_data.load_real(source, p) for p in ("train", "dev", "test")}
+        sizes = {p: len(s.texts) for p, s in parts.items()}
+        assert sizes["test"] > 0.15 * sum(sizes.values()) and sizes["dev"] > 0.08 * sum(sizes.values())
+        # Every sentence of one amazon review is in exactly one part (ids are review_sentence).
+        docs = {p: {doc for doc, _, _ in real_data._rows(source, DATA) if real_data.part_of(source, doc) == p}
+                for p in parts}
+        assert not docs["train"] & docs["test"] and not docs["dev"] & docs["test"]
+    rows = real_data._rows("vader-amazon", DATA)
+    assert len(rows) == 3708 and len({doc for doc, _, _ in rows}) == 300
+    pooled = real_data.load_real_pooled("test")
+    assert set(pooled.y) == {0, 1, 2} and not any(pooled.emo[i] != [0] * len(EMOTIONS) for i in range(10))
