@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := $(wildcard services/*)
 STAMP := $(VENV)/.setup-done
 
-.PHONY: help setup browser kafka-up kafka-down topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
+.PHONY: help setup browser kafka-up kafka-down registry-up registry-down schemas-register topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -25,6 +25,15 @@ kafka-up: ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PORT:-9092}
 
 kafka-down: ## stop the local broker started by kafka-up
 	deploy/kafka/kafka.sh down
+
+registry-up: ## start a local Schema Registry (Apicurio, in memory, 127.0.0.1:$${REGISTRY_PORT:-8081}); a no-op if it runs
+	deploy/registry/registry.sh up
+
+registry-down: ## stop the registry started by registry-up
+	deploy/registry/registry.sh down
+
+schemas-register: setup ## register schemas/ in the registry at SCHEMA_REGISTRY_URL (BACKWARD compatibility)
+	$(BIN)/cxpulse schemas register
 
 topics: setup ## create every topic of schemas/topics.yaml (idempotent)
 	$(BIN)/cxpulse topics create
@@ -62,4 +71,5 @@ lock: ## re-pin requirements.lock from the current .venv
 
 clean: ## remove the venv, local broker data and outputs
 	-deploy/kafka/kafka.sh down
+	-deploy/registry/registry.sh down
 	rm -rf $(VENV) .local out

@@ -13,7 +13,8 @@ from xlang_records import examples, generated
 
 from cxpulse_core import topics
 from cxpulse_core.kafka import make_producer
-from cxpulse_core.serde import Serde, SingleObjectSerde
+from cxpulse_core.serde import ConfluentSerde, Serde, SingleObjectSerde
+from cxpulse_core.settings import SchemaRegistrySettings
 from cxpulse_core.testing.kafka import unique_name
 
 pytestmark = [pytest.mark.kafka, pytest.mark.java]
@@ -71,5 +72,21 @@ def records():
 def test_a_java_consumer_reads_single_object_encoding(java_tools, kafka_settings, cx_runtime, records):
     write_like_the_services(kafka_settings, SingleObjectSerde(), cx_runtime.topic, records)
     result, lines = read_with_java(java_tools, kafka_settings, cx_runtime.topic, records, "single-object")
+    assert result.returncode == 0, result.stderr
+    check_every_field(records, lines, cx_runtime.topic)
+
+
+@pytest.mark.registry
+def test_a_java_consumer_reads_registry_framing(java_tools, kafka_settings, cx_runtime, records, schema_registry):
+    """Confluent wire format against the real registry: the JVM side fetches each writer schema by id from the
+    registry's Confluent-compatible API and decodes with plain Avro (no Confluent jars: they are not on Maven
+    Central). Subjects are TopicNameStrategy's `<topic>-value`, which is what Confluent's deserializer looks up."""
+    serde = ConfluentSerde(SchemaRegistrySettings(url=schema_registry))
+    write_like_the_services(kafka_settings, serde, cx_runtime.topic, records)
+    for topic, (schema, _) in TOPICS.items():
+        registered = serde.client.get_latest_version(f"{cx_runtime.topic(topic)}-value")
+        assert json.loads(registered.schema.schema_str)["name"] == schema.rsplit(".", 1)[1]
+    result, lines = read_with_java(java_tools, kafka_settings, cx_runtime.topic, records, "confluent",
+                                   schema_registry)
     assert result.returncode == 0, result.stderr
     check_every_field(records, lines, cx_runtime.topic)

@@ -10,6 +10,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("cxpulse_core.cli:run_service", "run a service: cxpulse run ingest|sentiment|churn|routing|notification"),
     "topics": ("cxpulse_core.tools:topics_main", "create (idempotent) or list the topics of schemas/topics.yaml"),
+    "schemas": ("cxpulse_core.schemas_cli:main", "registry deploy step: cxpulse schemas subjects|register|check"),
     "produce": ("cxpulse_core.tools:produce_main", "produce JSON lines from stdin to a topic"),
     "tail": ("cxpulse_core.tools:tail_main", "print a topic's records as JSON lines"),
     "score": ("cxpulse_sentiment.score_cli:main", "score JSON or text lines from stdin with the sentiment model"),

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from .registry import avro_schema, is_not_found, registry_client, subject_name
 from .schemas import SchemaSet, _without_logical_types, shipped_schemas
 from .settings import SchemaRegistrySettings
 
@@ -68,41 +69,65 @@ class SingleObjectSerde:
         return Decoded(writer.name, _read(io.BytesIO(data[10:]), writer.parsed, reader.parsed))
 
 
+class RegistryUnavailableError(RuntimeError):
+    """The registry did not answer (or refused us): not the record's fault, so it is not dead-lettered; the
+    service stops and its uncommitted input is read again after a restart."""
+
+
 class ConfluentSerde:
     """Confluent wire format (magic 0, 4-byte schema id) through confluent-kafka's registry client.
 
-    Subjects follow TopicRecordNameStrategy (`<topic>-<record name>`) because some topics carry more than one
-    record type (cx.interactions, cx.sentiment.contacts)."""
+    Subjects: `<topic>-value` where a topic carries one record type, `<topic>-<record>` on the two that carry
+    several (cxpulse_core.registry). With auto-registration off, a producer only looks its schema up. Reads also
+    accept single-object encoded records, so topics written before a registry was configured stay readable."""
 
     def __init__(self, settings: SchemaRegistrySettings, schemas: SchemaSet | None = None) -> None:
-        from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-
-        self._schema_type = Schema
-        # new_client gives the in-memory registry for mock:// URLs (tests) and the HTTP client otherwise.
-        self.client = SchemaRegistryClient.new_client(settings.client_config())
+        # new_client gives the in-memory registry for mock:// URLs (unit tests) and the HTTP client otherwise.
+        self.client = registry_client(settings.client_config())
+        self.url = settings.url
+        self.auto_register = settings.auto_register
         self.schemas = schemas or shipped_schemas()
+        self.single_object = SingleObjectSerde(self.schemas)
         self._ids: dict[tuple[str, str], int] = {}
         self._writers: dict[int, tuple[str, Any]] = {}
+
+    def schema_id(self, schema: str, topic: str) -> int:
+        subject = subject_name(topic, schema)
+        text = json.dumps(self.schemas.expanded(schema))
+        try:
+            if self.auto_register:
+                return self.client.register_schema(subject, avro_schema(text))
+            return self.client.lookup_schema(subject, avro_schema(text)).schema_id
+        except Exception as exc:
+            if is_not_found(exc):
+                raise SerdeError(f"{schema} is not registered under subject {subject} at {self.url} (auto-registration "
+                                 "is off: run `cxpulse schemas register`)") from exc
+            raise RegistryUnavailableError(f"registering {schema} under {subject} at {self.url}: {exc}") from exc
 
     def encode(self, schema: str, value: dict[str, Any], topic: str = "") -> bytes:
         record = self.schemas[schema]
         schema_id = self._ids.get((topic, schema))
         if schema_id is None:
-            text = json.dumps(self.schemas.expanded(schema))
-            schema_id = self.client.register_schema(f"{topic}-{schema}", self._schema_type(text, "AVRO"))
-            self._ids[(topic, schema)] = schema_id
+            schema_id = self._ids[(topic, schema)] = self.schema_id(schema, topic)
         return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + _write(record.parsed, value)
 
     def decode(self, data: bytes, topic: str = "") -> Decoded:
+        if data[:2] == SINGLE_OBJECT_MARKER:
+            return self.single_object.decode(data, topic)
         if len(data) < 5 or data[:1] != CONFLUENT_MAGIC:
-            raise SerdeError("not Confluent-framed Avro (missing magic byte 0)")
+            raise SerdeError("neither Confluent-framed Avro (magic byte 0) nor single-object encoded (C3 01)")
         (schema_id,) = struct.unpack(">I", data[1:5])
         if schema_id not in self._writers:
             try:
                 registered = self.client.get_schema(schema_id)
             except Exception as exc:
-                raise SerdeError(f"schema id {schema_id} not found in the registry: {exc}") from exc
-            writer = parse_schema(_without_logical_types(json.loads(registered.schema_str)), named_schemas={})
+                if is_not_found(exc) or self.url is None or self.url.startswith("mock://"):
+                    raise SerdeError(f"unknown schema id {schema_id}: not in the registry at {self.url}") from exc
+                raise RegistryUnavailableError(f"fetching schema id {schema_id} from {self.url}: {exc}") from exc
+            try:
+                writer = parse_schema(_without_logical_types(json.loads(registered.schema_str)), named_schemas={})
+            except Exception as exc:
+                raise SerdeError(f"schema id {schema_id} is not a usable Avro record schema: {exc}") from exc
             self._writers[schema_id] = (writer["name"], writer)
         name, writer = self._writers[schema_id]
         reader = self.schemas.by_name.get(name)

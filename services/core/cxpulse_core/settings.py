@@ -46,17 +46,43 @@ class KafkaSettings(BaseSettings):
 
 
 class SchemaRegistrySettings(BaseSettings):
-    """Optional Confluent Schema Registry; without a URL, Avro single-object encoding is used."""
+    """Optional Schema Registry (Confluent's REST API: Confluent, Apicurio's /apis/ccompat/v7, Karapace...);
+    without a URL, Avro single-object encoding is used."""
 
     model_config = SettingsConfigDict(env_prefix="SCHEMA_REGISTRY_", frozen=True, extra="ignore")
 
     url: str | None = None
     basic_auth_user_info: SecretStr | None = None  # "user:password"
+    # TLS: a private CA, and a client certificate where the registry wants mutual TLS.
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: SecretStr | None = None
+    # OAuth 2 client credentials (e.g. Apicurio behind Keycloak): the client fetches and refreshes the token.
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_token_url: str | None = None
+    oauth_scope: str = ""
+    # Off in production: schemas are registered (and checked) by a deploy step, `cxpulse schemas register`, and a
+    # producer only looks its schema up; a schema nobody registered then fails loudly instead of slipping in.
+    auto_register: bool = True
+    compatibility: str = "BACKWARD"  # what `cxpulse schemas register` sets on each subject and `check` expects
 
     def client_config(self) -> dict[str, Any]:
+        """confluent-kafka's SchemaRegistryClient configuration."""
         config: dict[str, Any] = {"url": self.url}
-        if self.basic_auth_user_info:
-            config["basic.auth.user.info"] = self.basic_auth_user_info.get_secret_value()
+        secret = {"basic.auth.user.info": self.basic_auth_user_info, "ssl.key.password": self.ssl_key_password}
+        config |= {key: value.get_secret_value() for key, value in secret.items() if value is not None}
+        tls = {"ssl.ca.location": self.ssl_ca_location, "ssl.certificate.location": self.ssl_certificate_location,
+               "ssl.key.location": self.ssl_key_location}
+        config |= {key: value for key, value in tls.items() if value is not None}
+        if self.oauth_client_id:
+            config |= {"bearer.auth.credentials.source": "OAUTHBEARER", "bearer.auth.client.id": self.oauth_client_id,
+                       "bearer.auth.client.secret": self.oauth_client_secret.get_secret_value()
+                       if self.oauth_client_secret else "",
+                       "bearer.auth.issuer.endpoint.url": self.oauth_token_url, "bearer.auth.scope": self.oauth_scope,
+                       # confluent-kafka wants these two; Confluent Cloud reads them, other registries ignore them
+                       "bearer.auth.logical.cluster": "", "bearer.auth.identity.pool.id": ""}
         return config
 
 

@@ -11,10 +11,12 @@ from ..topics import TopicSpec, create_topics, load_topics
 from .broker import LocalBroker, test_broker
 from .java import JavaTools, build_java_tools
 from .kafka import unique_name
+from .registry import test_registry
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kafka: needs a real Kafka broker (started once per session)")
+    config.addinivalue_line("markers", "registry: needs a real Schema Registry (started once per session)")
     config.addinivalue_line("markers", "java: runs the JVM tools of tests/java (Maven, Java 17)")
 
 
@@ -22,6 +24,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def kafka_bootstrap() -> Iterator[str]:
     with test_broker() as servers:
         yield servers
+
+
+@pytest.fixture(scope="session")
+def schema_registry() -> Iterator[str]:
+    """URL of a real registry's Confluent-compatible API (Apicurio Registry, in memory, on 127.0.0.1)."""
+    with test_registry() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
