@@ -12,7 +12,7 @@ from cxpulse_core.dlq import InvalidRatioLimit
 from cxpulse_core.health import Health
 from cxpulse_core.kafka import make_consumer, make_producer
 from cxpulse_core.loop import Incoming, LoopConfig, Output, StreamLoop
-from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.serde import Serde, SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings
 
 
@@ -32,11 +32,11 @@ class Echo:
 
 
 def build(kafka: KafkaSettings, source: str, sink: str, dlq: str, group: str, crash_on: str | None = None,
-          max_ratio: float = 0.9) -> StreamLoop:
+          max_ratio: float = 0.9, serde: Serde | None = None) -> StreamLoop:
     config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5)
     consumer = make_consumer(kafka, group, **{"auto.commit.interval.ms": 200, "session.timeout.ms": 6000})
     return StreamLoop(config, consumer,
-                      make_producer(kafka), SingleObjectSerde(), Echo(sink, crash_on), Health(60),
+                      make_producer(kafka), serde or SingleObjectSerde(), Echo(sink, crash_on), Health(60),
                       InvalidRatioLimit(max_ratio, 100, 10))
 
 

@@ -95,3 +95,31 @@ def test_a_consumer_killed_before_storing_its_offset_reads_the_record_again(kafk
         restarted.wait(30)
     assert restarted.returncode == 0  # SIGTERM is a graceful stop
     assert sorted(after) == [f"r-{i}" for i in range(6)]  # r-4 read again, nothing lost, nothing doubled
+
+
+@pytest.mark.registry
+def test_unknown_schema_ids_and_fingerprints_go_to_the_deadletter_topic_named(kafka_settings, new_topic,
+                                                                              schema_registry):
+    """With a real registry: a Confluent-framed record whose schema id the registry does not know, and a
+    single-object record whose fingerprint no shipped schema has, are dead-lettered with reasons that name them;
+    the good records around them pass (both wire formats are read)."""
+    serde = ConfluentSerde(SchemaRegistrySettings(url=schema_registry))
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    good = risks(serde, source, 2) + risks(SingleObjectSerde(), source, 3)[2:]
+    body = good[0][1][5:]
+    records = [good[0], ("k-id", b"\x00" + (424242).to_bytes(4, "big") + body), good[1],
+               ("k-fp", b"\xc3\x01" + bytes.fromhex("0102030405060708") + body), good[2]]
+    produce(kafka_settings, source, records)
+    running = RunningLoop(build(kafka_settings, source, sink, dlq, unique_name("g"), serde=serde))
+    try:
+        out = consume(kafka_settings, sink, 3, timeout_s=30)
+        dead = consume(kafka_settings, dlq, 2, timeout_s=15)
+    finally:
+        running.stop()
+    assert running.error is None
+    assert sorted(v["event_id"] for v in values(out, serde)) == ["r-0", "r-1", "r-2"]
+    reasons = {m.key(): headers_of(m) for m in dead}
+    assert set(reasons) == {b"k-id", b"k-fp"}
+    assert reasons[b"k-id"]["cxpulse.error.reason"] == "decode_error"
+    assert "unknown schema id 424242" in reasons[b"k-id"]["cxpulse.error.message"]
+    assert "unknown writer schema fingerprint 0102030405060708" in reasons[b"k-fp"]["cxpulse.error.message"]
