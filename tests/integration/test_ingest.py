@@ -41,7 +41,7 @@ def encoded(events: list[dict]) -> list[tuple[str, bytes]]:
 
 
 def run_ingest(kafka_settings, runtime, **settings):
-    config, handler = build(IngestSettings(**settings), runtime)
+    config, handler = build(IngestSettings(**settings), runtime, kafka_settings)
     return start_loop(kafka_settings, config, handler)
 
 

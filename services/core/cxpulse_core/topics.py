@@ -24,6 +24,7 @@ GUIDANCE = "cx.agent.guidance"
 ALERTS = "cx.alerts"
 NOTIFICATION_LOG = "cx.notifications.log"
 SENTIMENT_STATE = "cx.sentiment.contact-state"
+INGEST_STATE = "cx.ingest.contact-state"
 NOTIFICATION_DELIVERED = "cx.notification.delivered"
 
 

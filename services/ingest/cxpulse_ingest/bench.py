@@ -41,7 +41,7 @@ def _once(kafka: KafkaSettings, inputs: list[tuple[bytes, str]], expected: int) 
     by_source = {"cxpulse": runtime.topic(topics.RAW_EVENTS), "contact-lens": runtime.topic(topics.RAW_CONTACT_LENS)}
     for source, topic in by_source.items():
         produce(kafka, topic, [(_contact(raw), raw) for raw, s in inputs if s == source])
-    config, handler = build(IngestSettings(group_id=unique_name("bench-ingest")), runtime)
+    config, handler = build(IngestSettings(group_id=unique_name("bench-ingest")), runtime, kafka)
     started = time.perf_counter()
     with start_loop(kafka, config, handler):
         first, last = wait_for_size(kafka, runtime.topic(topics.INTERACTIONS), expected)

@@ -14,7 +14,7 @@ from .contract import DEFAULT_MAX_BYTES, decode_json_object, parse_raw_event
 from .model import RawEvent, Rejected
 from .normalize import contact_context, normalize
 from .redact import ALL_TYPES, Redactor
-from .state import ContactOrder, DedupWindow
+from .state import ContactOrder, ContactState, DedupWindow
 
 SOURCES = ("cxpulse", "contact-lens")
 
@@ -28,6 +28,7 @@ class IngestRules:
     order_tolerance_ms: int = 5_000  # how far an unsequenced event may lag the newest of its contact
     max_contacts: int = 200_000
     forget_ended_after_ms: int = 10 * 60_000
+    contact_ttl_ms: int = 4 * 3_600_000  # a contact that never ends is forgotten this long after its last event
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Ingestor:
         self.redactor = Redactor(settings.redaction_types)
         self.dedup = DedupWindow(settings.dedup_max_ids, settings.dedup_ttl_ms)
         self.order = ContactOrder(settings.max_contacts, settings.order_tolerance_ms,
-                                  settings.forget_ended_after_ms)
+                                  settings.forget_ended_after_ms, settings.contact_ttl_ms)
         self.counters = IngestCounters()
 
     def process(self, raw: bytes | dict[str, Any], source: str, origin_time_ms: int,
@@ -118,6 +119,7 @@ class Ingestor:
                 for kind, n in record["redactions"].items():
                     totals[kind] = totals.get(kind, 0) + n
             self.dedup.add(event.event_id, now_ms)  # only once accepted: a rejected id may be retried
+            state.remember(event.event_id)
             outputs.append(Output(schema, event.contact_id, record))
         self.counters.duplicates += duplicates
         self.counters.accepted += len(outputs)
@@ -128,6 +130,24 @@ class Ingestor:
         if not outputs and duplicates:
             return None
         return outputs
+
+    # -- state kept in a changelog (service.py) -----------------------------------------------------------------
+    def changes(self) -> dict[str, dict[str, Any] | None]:
+        """Contacts changed since the last call, as changelog values (None: forgotten, a tombstone)."""
+        return {c: None if s is None else s.to_json() for c, s in self.order.changes().items()}
+
+    def load(self, contact_id: str, value: dict[str, Any] | None) -> None:
+        """A contact from the changelog; its recent event ids count as seen again (restart dedup)."""
+        state = None if value is None else ContactState.from_json(value)
+        self.order.load(contact_id, state)
+        for event_id in state.recent_ids if state else ():
+            self.dedup.add(event_id, state.touched_ms)
+
+    def restored(self) -> None:
+        self.order.restored()
+
+    def expire(self, now_ms: int) -> int:
+        return self.order.expire(now_ms)
 
     def _reject(self, e: Rejected) -> Rejection:
         rejected = self.counters.rejected

@@ -1,9 +1,17 @@
-"""The ingest handler: raw records from both input topics through the pure Ingestor onto cx.interactions."""
+"""The ingest handler: raw records from both input topics through the pure Ingestor onto cx.interactions.
+
+Its per-contact state (order, numbering, context, recent event ids) goes to a compacted changelog, one record per
+changed contact per batch, in the same Kafka transaction as the outputs and the input offsets; it is read back for
+the partitions assigned. A restart therefore resumes exactly where the last committed batch left off: nothing
+renumbered, no duplicate let through, the context (account id, ...) of live contacts kept."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
+from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import now_ms
 from cxpulse_core.loop import Incoming, Output, Result
@@ -14,23 +22,89 @@ from .ingestor import Ingestor, Rejection
 from .metrics import EVENTS_OUT, CounterExport
 
 AVRO_MAGIC = (b"\xc3\x01", b"\x00")  # single-object encoding, Confluent framing
+log = logging.getLogger(__name__)
+# partitions -> (partition, contact id, changelog value or None) for every record of their changelog partitions
+Restore = Callable[[list[int]], Iterable[tuple[int, str, dict[str, Any] | None]]]
 
 
 class IngestHandler:
     def __init__(self, ingestor: Ingestor, sources: dict[str, str], output_topic: str, serde: Serde,
-                 service: str = "ingest") -> None:
+                 service: str = "ingest", state_topic: str | None = None, restore: Restore | None = None) -> None:
         self.ingestor = ingestor
         self.sources = sources  # input topic -> "cxpulse" | "contact-lens"
         self.output_topic = output_topic
         self.serde = serde
         self.service = service
         self.export = CounterExport(service)
+        self.state_topic = state_topic  # None: state in memory only (unit tests)
+        self.restore = restore
+        self.partition_of: dict[str, int] = {}  # contact id -> the partition its events (and changelog) are on
+        self._unsent: list[Output] = []  # tombstones of an all-rejected batch, sent with the next one
 
+    # -- state follows partition ownership -------------------------------------------------------------------
+    def on_assign(self, partitions: list[int]) -> None:
+        if self.restore is None:
+            return
+        count = 0
+        for partition, contact_id, value in self.restore(partitions):
+            count += 1
+            self.ingestor.load(contact_id, value)
+            if value is None:
+                self.partition_of.pop(contact_id, None)
+            else:
+                self.partition_of[contact_id] = partition
+        self.ingestor.restored()
+        log.info("contact state restored", extra={"partitions": partitions, "records": count,
+                                                  "contacts": len(self.ingestor.order)})
+
+    def on_revoke(self, partitions: list[int]) -> None:
+        gone = [c for c, p in self.partition_of.items() if p in partitions]
+        self.ingestor.order.forget(gone)
+        self._unsent = [o for o in self._unsent if o.partition not in partitions]
+        for contact_id in gone:
+            del self.partition_of[contact_id]
+
+    # -- processing ----------------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
         now = now_ms()
-        results = [self._one(incoming, now) for incoming in batch]
+        results: list[Result] = []
+        state: dict[str, tuple[int, dict[str, Any] | None]] = {}
+        for incoming in batch:
+            results.append(self._one(incoming, now))
+            self._collect_changes(state, incoming.message.partition())
+        self.ingestor.expire(now)
+        self._collect_changes(state, None)  # tombstones of contacts past their TTL
         self.export.export(self.ingestor.counters)
+        if self.state_topic is not None:
+            self._attach_state(results, state)
         return results
+
+    def _collect_changes(self, state: dict[str, tuple[int, dict[str, Any] | None]], partition: int | None) -> None:
+        for contact_id, value in self.ingestor.changes().items():
+            if value is not None and partition is not None:  # changed by an event of this partition
+                state[contact_id] = (partition, value)
+                continue
+            # Forgotten (ended, idle, evicted): its tombstone goes where its state was written.
+            known = state[contact_id][0] if contact_id in state else self.partition_of.get(contact_id)
+            if known is not None:
+                state[contact_id] = (known, None)
+
+    def _attach_state(self, results: list[Result], state: dict[str, tuple[int, dict[str, Any] | None]]) -> None:
+        """One changelog record per changed contact, on the partition of its input, in this batch's transaction
+        (attached to the last result that has outputs: the loop writes every output of a batch together)."""
+        records = self._unsent
+        for contact_id, (partition, value) in state.items():
+            if value is None:
+                self.partition_of.pop(contact_id, None)
+            else:
+                self.partition_of[contact_id] = partition
+            records.append(Output(self.state_topic, contact_id, "", encode_state(value), partition=partition))
+        carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
+        if carrier is None:
+            self._unsent = records  # only rejections in this batch: those changed no contact, only TTLs did
+            return
+        carrier.extend(records)
+        self._unsent = []
 
     def _one(self, incoming: Incoming, now: int) -> Result:
         message = incoming.message

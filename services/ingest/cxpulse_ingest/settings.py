@@ -19,6 +19,9 @@ class IngestSettings(BaseSettings):
     redact: str = ",".join(sorted(ALL_TYPES))  # comma-separated subset of CARD,SSN,EMAIL,PHONE; "" turns it off
     order_tolerance_ms: int = Field(5_000, ge=0)
     max_contacts: int = Field(200_000, ge=1)
+    # A contact that never sends contact_ended is forgotten (and tombstoned in cx.ingest.contact-state) this long
+    # after its last event; ended contacts go 10 minutes after their end.
+    contact_ttl_s: float = Field(4 * 3600.0, gt=0)
 
     def rules(self) -> IngestRules:
         types = frozenset(t.strip().upper() for t in self.redact.split(",") if t.strip())
@@ -27,4 +30,5 @@ class IngestSettings(BaseSettings):
             raise ValueError(f"INGEST_REDACT: unknown types {sorted(unknown)}; known: {sorted(ALL_TYPES)}")
         return IngestRules(max_bytes=self.max_bytes, dedup_max_ids=self.dedup_max_ids,
                            dedup_ttl_ms=self.dedup_ttl_ms, redaction_types=types,
-                           order_tolerance_ms=self.order_tolerance_ms, max_contacts=self.max_contacts)
+                           order_tolerance_ms=self.order_tolerance_ms, max_contacts=self.max_contacts,
+                           contact_ttl_ms=int(self.contact_ttl_s * 1000))

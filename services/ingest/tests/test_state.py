@@ -87,3 +87,45 @@ def test_contacts_are_lru_bounded() -> None:
     contacts.admit("c", "utterance", None, 0, 0)
     assert len(contacts) == 2 and contacts.get("b") is None and contacts.get("a") is not None
     assert contacts.evicted == 1
+
+
+def test_contacts_that_never_end_expire_after_the_idle_ttl_with_tombstones() -> None:
+    contacts = ContactOrder(max_contacts=100, tolerance_ms=1_000, forget_after_ms=300, idle_ttl_ms=1_000)
+    contacts.admit("old", "utterance", None, 0, now_ms=0)
+    contacts.admit("new", "utterance", None, 0, now_ms=900)
+    contacts.admit("done", "contact_ended", None, 0, now_ms=950)
+    assert set(contacts.changes()) == {"old", "new", "done"}
+    assert contacts.expire(now_ms=1_200) == 1 and contacts.get("old") is None
+    assert contacts.changes() == {"old": None}  # a tombstone for the changelog
+    assert contacts.expire(now_ms=1_300) == 1 and contacts.changes() == {"done": None}  # 300 ms after its end
+    contacts.admit("new", "utterance", None, 1, now_ms=1_800)  # touched again: lives on
+    contacts.changes()
+    assert contacts.expire(now_ms=2_500) == 0
+    assert contacts.expire(now_ms=2_801) == 1 and len(contacts) == 0 and contacts.changes() == {"new": None}
+
+
+def test_lru_eviction_is_reported_as_a_tombstone() -> None:
+    contacts = order(max_contacts=1)
+    contacts.admit("a", "utterance", None, 0, 0)
+    contacts.admit("b", "utterance", None, 0, 0)
+    assert contacts.changes() == {"a": None, "b": contacts.get("b")}
+
+
+def test_a_contact_survives_the_changelog_round_trip() -> None:
+    from cxpulse_ingest.ingestor import Ingestor
+
+    before = Ingestor()
+    before.process(b'{"event_id":"e1","type":"contact_started","contact_id":"c","timestamp":"2026-01-01T00:00:00Z",'
+                   b'"account_id":"acct-9"}', "cxpulse", 0, 1_000)
+    before.process(b'{"event_id":"e2","type":"utterance","contact_id":"c","timestamp":"2026-01-01T00:00:01Z",'
+                   b'"speaker":"customer","text":"hello"}', "cxpulse", 0, 1_001)
+    changelog = before.changes()
+    after = Ingestor()  # a restarted process
+    for contact_id, value in changelog.items():
+        after.load(contact_id, value)
+    after.restored()
+    assert after.process(b'{"event_id":"e2","type":"utterance","contact_id":"c","timestamp":"2026-01-01T00:00:01Z",'
+                         b'"speaker":"customer","text":"hello"}', "cxpulse", 0, 1_002) is None  # still a duplicate
+    [out] = after.process(b'{"event_id":"e3","type":"utterance","contact_id":"c",'
+                          b'"timestamp":"2026-01-01T00:00:02Z","speaker":"agent","text":"hi"}', "cxpulse", 0, 1_003)
+    assert (out.value["sequence"], out.value["turn"], out.value["account_id"]) == (2, 2, "acct-9")  # not renumbered

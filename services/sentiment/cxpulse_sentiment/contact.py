@@ -86,9 +86,9 @@ def speaker_sentiment(turns: list[Turn]) -> dict[str, Any]:
 
 @dataclass
 class ContactState:
-    """What the service remembers of a live contact. It is the durable record of the contact: ingest's own
-    state is per process, so after an ingest restart utterances may arrive again (same event ids) or without
-    the context their ContactStarted carried; both are absorbed here."""
+    """What the service remembers of a live contact. Ingest's state survives its restarts (its changelog), but
+    a replayed utterance (same event id) or one without the context its ContactStarted carried (e.g. ingest's
+    state expired or was deleted) is still absorbed here."""
 
     contact_id: str
     context: dict[str, Any]  # account_id, customer_id, agent_id, queue, channel, journey_stage
