@@ -29,6 +29,8 @@ SECRET_NAME = "cxpulse-secrets"
 SECRET_KEYS = {"kafka-sasl-password", "schema-registry-user-info", "webhook-secret", "supervisor-webhook-url",
                "slack-webhook-url", "smtp-username", "smtp-password"}
 IMAGE_UID = 10001  # USER in every Dockerfile
+REGISTRY_WORKLOAD = "schema-registry"  # Apicurio Registry, Confluent-compatible API; not a cxpulse service
+SCHEMAS_JOB = "cxpulse-schemas"  # cxpulse schemas register: the deploy step before the services write
 
 
 @dataclass(frozen=True)
@@ -523,9 +525,11 @@ def labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
 def check_cluster(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
     """Everything around the workloads: one workload per service, Services, PDBs, HPAs, ServiceMonitor, Job."""
     problems = []
-    workloads = {d["metadata"]["name"]: d for d in docs if d.get("kind") in ("Deployment", "StatefulSet")}
+    workloads = {d["metadata"]["name"]: d for d in docs if d.get("kind") in ("Deployment", "StatefulSet")
+                 and d["metadata"]["name"] != REGISTRY_WORKLOAD}
     if set(workloads) != set(SERVICES):
         problems.append(f"{where}: workloads {sorted(workloads)} are not the services {sorted(SERVICES)}")
+    problems += check_registry(docs, where)
     for name, workload in workloads.items():
         if name in SERVICES:
             problems += [f"{where}: {p}" for p in check_workload(SERVICES[name], workload, docs)]
@@ -591,7 +595,7 @@ def check_cluster(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
     # The topics Job: core image, `cxpulse topics create`.
     jobs = [j for j in by_kind(docs, "Job").values()]
     topic_jobs = [j for j in jobs if image_repository(j["spec"]["template"]["spec"]["containers"][0]["image"])
-                  .endswith("cxpulse/core")]
+                  .endswith("cxpulse/core") and j["metadata"]["name"] != SCHEMAS_JOB]
     if len(topic_jobs) != 1:
         problems.append(f"{where}: expected one Job running the cxpulse/core image (topic creation)")
     for job in topic_jobs:
@@ -606,12 +610,43 @@ def check_cluster(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
     return problems
 
 
+def registry_version() -> str:
+    """The Apicurio Registry version pinned in deploy/registry/pom.xml (the local one); deployments use the same."""
+    text = (DEPLOY / "registry" / "pom.xml").read_text()
+    return re.search(r"<apicurio.version>(.+?)</apicurio.version>", text).group(1)
+
+
+def check_registry(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
+    """A Schema Registry in the cluster, the services pointed at it, and the Job that registers schemas/ first."""
+    problems = []
+    url = by_kind(docs, "ConfigMap").get("cxpulse-common", {}).get("data", {}).get("SCHEMA_REGISTRY_URL", "")
+    job = by_kind(docs, "Job").get(SCHEMAS_JOB)
+    if job is None or job["spec"]["template"]["spec"]["containers"][0].get("args", [])[:2] != ["schemas", "register"]:
+        problems.append(f"{where}: no Job {SCHEMAS_JOB} running `cxpulse schemas register`")
+    registry = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Deployment"}.get(REGISTRY_WORKLOAD)
+    if url.startswith("https://") and registry is None:
+        return problems  # an external registry over TLS (prod)
+    if registry is None:
+        return [*problems, f"{where}: no Deployment {REGISTRY_WORKLOAD} (nor an external https SCHEMA_REGISTRY_URL)"]
+    image = registry["spec"]["template"]["spec"]["containers"][0]["image"]
+    if image != f"apicurio/apicurio-registry:{registry_version()}":
+        problems.append(f"{where}: {REGISTRY_WORKLOAD} runs {image}, not the version of deploy/registry/pom.xml")
+    service = by_kind(docs, "Service").get(REGISTRY_WORKLOAD)
+    if service is None or not labels_match(service["spec"]["selector"],
+                                           registry["spec"]["template"]["metadata"].get("labels", {})):
+        problems.append(f"{where}: no Service {REGISTRY_WORKLOAD} selecting the registry pods")
+    if not url.startswith(f"http://{REGISTRY_WORKLOAD}:"):
+        problems.append(f"{where}: cxpulse-common's SCHEMA_REGISTRY_URL {url!r} is not the {REGISTRY_WORKLOAD} "
+                        "Service")
+    return problems
+
+
 # -- compose ---------------------------------------------------------------------------------------------------
 def check_compose(compose: dict[str, Any]) -> list[str]:
     problems = []
     services = compose.get("services", {})
     port = http_port()
-    for name in ("kafka", "topics", *SERVICES, "prometheus", "grafana"):
+    for name in ("kafka", "topics", "registry", "schemas", *SERVICES, "prometheus", "grafana"):
         if name not in services:
             problems.append(f"compose: no service {name}")
     kafka = services.get("kafka", {})
@@ -623,11 +658,19 @@ def check_compose(compose: dict[str, Any]) -> list[str]:
     if topics.get("build", {}).get("dockerfile") != "services/core/Dockerfile" or \
             topics.get("command", ["topics", "create"])[:2] != ["topics", "create"]:
         problems.append("compose: topics must build services/core/Dockerfile and run `topics create`")
+    if services.get("registry", {}).get("image") != f"apicurio/apicurio-registry:{registry_version()}":
+        problems.append("compose: registry must run the Apicurio version of deploy/registry/pom.xml")
+    if services.get("schemas", {}).get("command", [])[:2] != ["schemas", "register"]:
+        problems.append("compose: schemas must run `cxpulse schemas register`")
     for name, svc in SERVICES.items():
         s = services.get(name)
         if s is None:
             continue
         where = f"compose service {name}"
+        if not str((s.get("environment") or {}).get("SCHEMA_REGISTRY_URL", "")).startswith("http://registry:"):
+            problems.append(f"{where}: SCHEMA_REGISTRY_URL must point at the registry service")
+        if s.get("depends_on", {}).get("schemas", {}).get("condition") != "service_completed_successfully":
+            problems.append(f"{where}: must start after the schemas are registered")
         build = s.get("build", {})
         if (DEPLOY / build.get("context", ".")).resolve() != REPO or build.get("dockerfile") != \
                 f"services/{name}/Dockerfile":
