@@ -29,20 +29,20 @@ def build(settings: SentimentSettings, kafka: KafkaSettings, runtime: RuntimeSet
     names = {"utterances": runtime.topic(topics.UTTERANCE_SENTIMENT),
              "contacts": runtime.topic(topics.CONTACT_SENTIMENT), "state": runtime.topic(topics.SENTIMENT_STATE)}
 
-    def restore(partitions: list[int]) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    def restore(partitions: list[int]) -> Iterator[tuple[str, dict[str, Any] | None, int]]:
         import json
 
         count = 0
         for message in read_to_end(kafka, names["state"], partitions):
             count += 1
-            yield message.key().decode(), json.loads(message.value()) if message.value() else None
+            yield message.key().decode(), json.loads(message.value()) if message.value() else None, message.partition()
         log.info("contact state restored", extra={"partitions": partitions, "records": count})
 
     config = LoopConfig(service=SERVICE, group_id=settings.group_id, topics=[runtime.topic(topics.INTERACTIONS)],
                         deadletter_topic=runtime.topic(topics.deadletter(SERVICE)), max_batch=settings.max_batch,
                         max_wait_ms=settings.max_wait_ms, transactional=True)
     log.info("model loaded", extra={"model_version": model.version})
-    return config, SentimentHandler(model, names, restore)
+    return config, SentimentHandler(model, names, restore, ttl_ms=int(settings.contact_ttl_s * 1000))
 
 
 def run() -> int:

@@ -95,6 +95,7 @@ class ContactState:
     started_time: int
     turns: list[Turn] = field(default_factory=list)  # scored turns (customer and agent)
     utterance_ids: list[str] = field(default_factory=list)  # every utterance event seen, in order
+    touched_ms: int = 0  # wall clock of its last event, for the idle TTL (0: unknown)
 
     def admit(self, event_id: str) -> int | None:
         """The turn number of a new utterance event, or None for one already counted (a replay)."""
@@ -125,8 +126,9 @@ class ContactState:
 
     def to_json(self) -> dict[str, Any]:
         return {"c": self.context, "s": self.started_time, "t": [t.to_list() for t in self.turns],
-                "u": self.utterance_ids}
+                "u": self.utterance_ids, "a": self.touched_ms}
 
     @classmethod
     def from_json(cls, contact_id: str, data: dict[str, Any]) -> ContactState:
-        return cls(contact_id, data["c"], data["s"], [Turn(*row) for row in data["t"]], list(data["u"]))
+        return cls(contact_id, data["c"], data["s"], [Turn(*row) for row in data["t"]], list(data["u"]),
+                   int(data.get("a", 0)))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
-from cxpulse_core.ids import derived_id
+from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
 
 from .contact import ContactState, Turn
@@ -24,29 +25,46 @@ class Model(Protocol):
 
 
 class SentimentHandler:
+    """`ttl_ms`: a contact that never ends is forgotten this long after its last event (wall clock), with a
+    tombstone in the changelog; `clock` gives that wall clock (ms)."""
+
     def __init__(self, model: Model, topics: dict[str, str],
-                 restore: Callable[[list[int]], Iterable[tuple[str, dict[str, Any] | None]]] | None = None) -> None:
+                 restore: Callable[[list[int]], Iterable[tuple[Any, ...]]] | None = None,
+                 ttl_ms: int = 4 * 3_600_000, clock: Callable[[], int] = now_ms) -> None:
         self.model = model
         self.topics = topics  # keys: utterances, contacts, state
         self.restore = restore
+        self.ttl_ms, self.clock = ttl_ms, clock
         self.contacts: dict[str, ContactState] = {}
         self.partition_of: dict[str, int] = {}
+        self.touched: OrderedDict[str, int] = OrderedDict()  # contact -> last event (ms), least recent first
+        self.expired = 0
+        self._unsent: list[Output] = []  # tombstones of a batch without outputs to carry them
 
     # -- state follows partition ownership -------------------------------------------------------------
     def on_assign(self, partitions: list[int]) -> None:
         if self.restore is None:
             return
-        for contact_id, data in self.restore(partitions):
+        now = self.clock()
+        for item in self.restore(partitions):  # (contact id, state or None[, partition])
+            contact_id, data = item[0], item[1]
             if data is None:
                 self.contacts.pop(contact_id, None)
+                self.touched.pop(contact_id, None)
             else:
-                self.contacts[contact_id] = ContactState.from_json(contact_id, data)
+                state = self.contacts[contact_id] = ContactState.from_json(contact_id, data)
+                self.touched[contact_id] = state.touched_ms or now  # records written before the TTL: from now
+                if len(item) > 2:
+                    self.partition_of[contact_id] = item[2]
+        self.touched = OrderedDict(sorted(self.touched.items(), key=lambda kv: kv[1]))
 
     def on_revoke(self, partitions: list[int]) -> None:
         gone = [c for c, p in self.partition_of.items() if p in partitions]
         for contact_id in gone:
             self.contacts.pop(contact_id, None)
+            self.touched.pop(contact_id, None)
             del self.partition_of[contact_id]
+        self._unsent = [o for o in self._unsent if o.partition not in partitions]
 
     # -- processing --------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
@@ -56,6 +74,7 @@ class SentimentHandler:
                                self.model.predict([i.record.value["text"] for i in scorable]), strict=True))
         results: list[Result] = []
         touched: dict[str, tuple[list[Output], int]] = {}
+        now = self.clock()
         for incoming in batch:
             value, schema = incoming.record.value, incoming.record.schema
             contact_id = value.get("contact_id", "")
@@ -75,11 +94,39 @@ class SentimentHandler:
         # One changelog record per touched contact per batch, in the same transaction as the outputs.
         for contact_id, (outputs, partition) in touched.items():
             state = self.contacts.get(contact_id)
+            if state is not None:
+                state.touched_ms = now
+                self.touched[contact_id] = now
+                self.touched.move_to_end(contact_id)
+            else:
+                self.touched.pop(contact_id, None)
             changelog = encode_state(state.to_json() if state else None)
             outputs.append(Output(self.topics["state"], contact_id, "", changelog, partition=partition))
             if state is None:
                 self.partition_of.pop(contact_id, None)
+        self._expire(now, results)
         return results
+
+    def _expire(self, now: int, results: list[Result]) -> None:
+        """Forgets contacts idle past the TTL (they never sent ContactEnded), tombstoning their changelog
+        records in this batch's transaction; O(number forgotten)."""
+        tombstones = self._unsent
+        while self.touched:
+            contact_id, last = next(iter(self.touched.items()))
+            if now - last <= self.ttl_ms:
+                break
+            del self.touched[contact_id]
+            self.contacts.pop(contact_id, None)
+            partition = self.partition_of.pop(contact_id, None)
+            self.expired += 1
+            if partition is not None:
+                tombstones.append(Output(self.topics["state"], contact_id, "", None, partition=partition))
+        carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
+        if carrier is None:
+            self._unsent = tombstones
+            return
+        carrier.extend(tombstones)
+        self._unsent = []
 
     def _state(self, value: dict[str, Any]) -> ContactState:
         contact_id = value["contact_id"]

@@ -16,3 +16,6 @@ class SentimentSettings(BaseSettings):
     # LRU cache of scores of short frequent turns. Off: measured no gain (short turns are the cheapest to encode
     # and repeats within a batch are encoded once), see MODEL_CARD.md.
     cache_size: int = Field(0, ge=0)
+    # A contact that never sends ContactEnded is forgotten this long after its last event, with a tombstone in
+    # cx.sentiment.contact-state (so compaction removes it there too).
+    contact_ttl_s: float = Field(4 * 3600.0, gt=0)
