@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from .settings import KafkaSettings
 
@@ -30,7 +30,7 @@ def read_to_end(kafka: KafkaSettings, topic: str, partitions: list[int], timeout
     try:
         ends = {}
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            low, high = _watermarks(consumer, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
         if not ends:
@@ -49,3 +49,19 @@ def read_to_end(kafka: KafkaSettings, topic: str, partitions: list[int], timeout
                     del ends[tp.partition]
     finally:
         consumer.close()
+
+
+_SETTLING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART)
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float = 30.0) -> tuple[int, int]:
+    """A partition's (low, high) offsets, retried while its leadership settles (just after the topic was created
+    or a broker restarted)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _SETTLING or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

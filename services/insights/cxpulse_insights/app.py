@@ -4,9 +4,12 @@ and agent figures; the dashboard and API (web.py) run beside it on INSIGHTS_WEB_
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from dataclasses import dataclass
 
+from cxpulse_core.changelog import read_to_end
 from cxpulse_core.logs import configure_logging
 from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_stream_service
@@ -19,6 +22,8 @@ from .settings import InsightsSettings
 from .state import InsightsState
 from .web import WebServer
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Insights:
@@ -30,7 +35,29 @@ class Insights:
         return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s)
 
 
-def build(settings: InsightsSettings, runtime: RuntimeSettings) -> Insights:
+def written_boundary(kafka: KafkaSettings, topic: str) -> dict[tuple[str, int], int]:
+    """(input topic, partition) -> the last input offset whose outputs a previous run wrote (committed)."""
+    from confluent_kafka import Consumer
+
+    probe = Consumer(kafka.client_config() | {"group.id": "cxpulse-insights-progress-probe"})
+    try:
+        metadata = probe.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise RuntimeError(f"progress topic {topic} is missing: create it (make topics)")
+        partitions = sorted(metadata.partitions)
+    finally:
+        probe.close()
+    boundary: dict[tuple[str, int], int] = {}
+    for message in read_to_end(kafka, topic, partitions):
+        source, _, partition = (message.key() or b"").decode().rpartition(":")
+        if message.value() is not None and source:
+            boundary[(source, int(partition))] = int(json.loads(message.value())["offset"])
+    return boundary
+
+
+def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSettings | None = None) -> Insights:
+    """`kafka`: where to read what a previous run wrote (cx.insights.progress) so that the replay writes nothing
+    twice; None only in tests that start on fresh topics."""
     name = runtime.topic
     inputs = [name(t) for t in (settings.contacts_topic, settings.utterances_topic, settings.escalations_topic,
                                 settings.alerts_topic, settings.churn_topic)]
@@ -39,18 +66,24 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings) -> Insights:
     group = settings.group_id
     if settings.replay_on_start:
         group = f"{group}-{runtime.instance_id}-{int(time.time() * 1000)}"
+    # The writer commits its outputs and its progress in one transaction per batch (extra replicas write nothing).
     config = LoopConfig(service=SERVICE, group_id=group, topics=inputs,
-                        deadletter_topic=name(settings.deadletter_topic), decode=False, max_batch=500)
+                        deadletter_topic=name(settings.deadletter_topic), decode=False, max_batch=500,
+                        transactional=settings.produce_outputs)
     state = InsightsState(settings)
     outputs = OutputTopics(name(settings.quality_topic), name(settings.agents_topic), name(settings.churn_topic),
-                           settings.produce_outputs)
-    return Insights(config, InsightsHandler(state, make_serde(), outputs), state)
+                           settings.produce_outputs, name(settings.progress_topic))
+    boundary = {}
+    if kafka is not None and settings.produce_outputs and settings.replay_on_start:
+        boundary = written_boundary(kafka, name(settings.progress_topic))
+        log.info("outputs written up to", extra={"partitions": len(boundary)})
+    return Insights(config, InsightsHandler(state, make_serde(), outputs, boundary), state)
 
 
 def run() -> int:
     kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
     configure_logging(SERVICE, runtime.log_level)
-    insights = build(settings, runtime)
+    insights = build(settings, runtime, kafka)
     web = insights.web(settings).start()
     try:
         return run_stream_service(insights.config, insights.handler, kafka, runtime)

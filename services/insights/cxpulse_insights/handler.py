@@ -1,11 +1,17 @@
 """The stream handler: decodes each input (tombstones on the compacted churn topic are meaningful, so the
-loop hands over raw bytes), folds it into the views and returns the outputs of an ended contact."""
+loop hands over raw bytes), folds it into the views and returns the outputs of an ended contact.
+
+Restarts: every start replays the inputs to rebuild the in-memory views. So that a replay writes nothing twice,
+each batch also writes, in the same Kafka transaction as its outputs, the last input offset of every input
+partition it read (`progress`, a compacted topic keyed "<topic>:<partition>"); at start that is read back
+(`boundary`), and outputs of inputs at or below it are not written again (they were, before the restart)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.serde import Serde, SerdeError
@@ -29,11 +35,15 @@ class OutputTopics:
     agents: str
     churn: str  # the input topic whose tombstones delete an account
     enabled: bool = True
+    progress: str | None = None  # see the module doc; None: no restart bookkeeping (extra dashboard replicas)
 
 
 class InsightsHandler:
-    def __init__(self, state: InsightsState, serde: Serde, topics: OutputTopics) -> None:
+    def __init__(self, state: InsightsState, serde: Serde, topics: OutputTopics,
+                 boundary: dict[tuple[str, int], int] | None = None) -> None:
         self.state, self.serde, self.topics = state, serde, topics
+        self.boundary = boundary or {}  # (input topic, partition) -> last offset whose outputs were written
+        self.replayed = 0  # outputs not written again on a replay
         self._late: dict[str, int] = {}  # ended contact -> index of the last input of the batch that changed it
 
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
@@ -43,8 +53,32 @@ class InsightsHandler:
             outputs = results[i]
             assert isinstance(outputs, list)
             outputs.extend(self._outputs(*self.state.rescore(cid), self.state.summary_of(cid)))
+        self._skip_written(batch, results)
+        self._progress(batch, results)
+        self.state.expire()
         m.ACTIVE.labels(m.SERVICE).set(len(self.state.active_contacts()))
         return results
+
+    def _skip_written(self, batch: Sequence[Incoming], results: list[Result]) -> None:
+        if not self.boundary:
+            return
+        for i, item in enumerate(batch):
+            message = item.message
+            written = self.boundary.get((message.topic(), message.partition()))
+            if written is not None and message.offset() <= written and isinstance(results[i], list) and results[i]:
+                self.replayed += len(results[i])
+                results[i] = []
+
+    def _progress(self, batch: Sequence[Incoming], results: list[Result]) -> None:
+        """The batch's last offset per input partition, to the progress topic in the batch's transaction."""
+        carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
+        if self.topics.progress is None or not self.topics.enabled or carrier is None:
+            return  # a batch of rejections only: its dead letters are written again after a restart
+        last: dict[tuple[str, int], int] = {}
+        for item in batch:
+            last[(item.message.topic(), item.message.partition())] = item.message.offset()
+        for (topic, partition), offset in last.items():
+            carrier.append(Output(self.topics.progress, f"{topic}:{partition}", "", encode_state({"offset": offset})))
 
     def _one(self, i: int, item: Incoming) -> Result:
         message = item.message

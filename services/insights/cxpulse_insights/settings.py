@@ -10,6 +10,7 @@ from cxpulse_core import topics
 
 QUALITY_TOPIC = "cx.insights.quality"
 AGENTS_TOPIC = "cx.insights.agents"
+PROGRESS_TOPIC = "cx.insights.progress"
 
 
 class InsightsSettings(BaseSettings):
@@ -28,6 +29,7 @@ class InsightsSettings(BaseSettings):
     churn_topic: str = topics.CHURN_RISK
     quality_topic: str = QUALITY_TOPIC
     agents_topic: str = AGENTS_TOPIC
+    progress_topic: str = PROGRESS_TOPIC  # input offsets whose outputs are written (restart without duplicates)
     deadletter_topic: str = topics.deadletter("insights")
 
     web_host: str = "0.0.0.0"
@@ -43,3 +45,6 @@ class InsightsSettings(BaseSettings):
     max_turns_per_contact: int = Field(1_000, ge=1)
     max_recent: int = Field(200, ge=1)  # escalations, alerts and quality scores kept for the feeds
     max_contacts_remembered: int = Field(200_000, ge=1)  # ended contacts kept for coaching and journey
+    # A contact in progress without any record for this long (it never ended) leaves the live views.
+    contact_ttl_s: float = Field(4 * 3600.0, gt=0)
+    max_accounts: int = Field(500_000, ge=1)  # churn risks kept for the at-risk list (least recently updated go)

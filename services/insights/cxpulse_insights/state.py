@@ -5,6 +5,7 @@ Listeners hear which view changed (after the lock is released) and push it to da
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +30,14 @@ class Ended:
 
 
 class InsightsState:
-    def __init__(self, settings: InsightsSettings) -> None:
+    """Every map is bounded: contacts in progress by count (`max_open_contacts`) and by time (`contact_ttl_s`
+    after their last record, see expire()), ended contacts by count, churn risks by count (`max_accounts`)."""
+
+    def __init__(self, settings: InsightsSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.s = settings
+        self.clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()  # contact in progress -> last record (clock)
+        self.expired = 0
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._active: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -41,7 +48,7 @@ class InsightsState:
         self._quality: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._queue_scores: dict[str, OrderedDict[str, float]] = {}  # queue -> recent scores by contact
         self._ended: OrderedDict[str, Ended] = OrderedDict()
-        self._churn: dict[str, dict[str, Any]] = {}
+        self._churn: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.coaching, self.journey = Coaching(), Journey()
 
     def subscribe(self, listener: Listener) -> None:
@@ -62,6 +69,7 @@ class InsightsState:
             row["customer_trend"] = u["customer"]["trend"]
             self._active[u["contact_id"]] = row  # most recently active last
             _trim(self._active, self.s.max_open_contacts)
+            self._touch(u["contact_id"])
         self._notify("contacts")
 
     def on_utterance(self, u: dict[str, Any]) -> bool:
@@ -74,6 +82,7 @@ class InsightsState:
                 return True
             turns = self._turns.setdefault(u["contact_id"], {})
             self._turns.move_to_end(u["contact_id"])
+            self._touch(u["contact_id"])
             if len(turns) < self.s.max_turns_per_contact:
                 turns[turn.turn] = turn  # keyed by turn: a redelivered utterance replaces itself
             _trim(self._turns, self.s.max_open_contacts)
@@ -90,6 +99,7 @@ class InsightsState:
             if ended is None:
                 self._escalated[cid] = score
                 _trim(self._escalated, self.s.max_open_contacts)
+                self._touch(cid)
             else:
                 ended.escalation = score
             self._escalations.appendleft({k: e.get(k) for k in (
@@ -111,6 +121,7 @@ class InsightsState:
                     "turn": None, "last_label": None, "customer_score": None, "customer_trend": None,
                     "event_time": a["event_time"], "alerts": []}
                 _trim(self._active, self.s.max_open_contacts)
+                self._touch(a["contact_id"])
             if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
                 row["alerts"].append(alert)
         self._notify("contacts", "alerts")
@@ -121,9 +132,11 @@ class InsightsState:
             if risk is None:  # a tombstone: the account is gone
                 self._churn.pop(account_id, None)
             elif known is None or risk["as_of_time"] >= known["as_of_time"]:
+                self._churn.pop(account_id, None)  # most recently updated last
                 self._churn[account_id] = {k: risk.get(k) for k in (
                     "account_id", "probability", "band", "contacts_seen", "last_contact_id", "as_of_time")}
                 self._churn[account_id]["reasons"] = [r["text"] for r in risk.get("reasons") or []]
+                _trim(self._churn, self.s.max_accounts)
         self._notify("accounts")
 
     def on_summary(self, summary: dict[str, Any]) -> tuple[dict[str, Any], AgentFigures | None]:
@@ -131,6 +144,7 @@ class InsightsState:
         cid = summary["contact_id"]
         with self._lock:
             self._active.pop(cid, None)
+            self._seen.pop(cid, None)
             turns = self._turns.pop(cid, {})
             known = self._ended.pop(cid, None)
             if known is not None:  # a duplicate summary: keep the turns that came after the first one
@@ -143,6 +157,36 @@ class InsightsState:
             result = self._score(cid)
         self._notify("contacts", "quality", "agents", "journey")
         return result
+
+    def _touch(self, cid: str) -> None:  # under the lock
+        self._seen[cid] = self.clock()
+        self._seen.move_to_end(cid)
+        _trim(self._seen, 3 * self.s.max_open_contacts)  # it tracks the union of three maps bounded so
+
+    def expire(self) -> int:
+        """Drops the contacts in progress that had no record for `contact_ttl_s` (they never ended: a lost
+        ContactSummary, an abandoned chat) from the live views; O(number dropped). Returns how many."""
+        horizon = self.clock() - self.s.contact_ttl_s
+        gone = 0
+        with self._lock:
+            while self._seen:
+                cid, last = next(iter(self._seen.items()))
+                if last > horizon:
+                    break
+                del self._seen[cid]
+                self._active.pop(cid, None)
+                self._turns.pop(cid, None)
+                self._escalated.pop(cid, None)
+                gone += 1
+            self.expired += gone
+        if gone:
+            self._notify("contacts")
+        return gone
+
+    def sizes(self) -> dict[str, int]:
+        with self._lock:
+            return {"active": len(self._active), "turns": len(self._turns), "escalated": len(self._escalated),
+                    "ended": len(self._ended), "accounts": len(self._churn)}
 
     def rescore(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
         """Scores an ended contact again after a turn or an escalation arrived late (inputs come on several
