@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SERVICES := $(wildcard services/*)
 STAMP := $(VENV)/.setup-done
 
-.PHONY: help setup browser kafka-up kafka-down registry-up registry-down schemas-register topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
+.PHONY: help setup browser contract-tools kafka-up kafka-down registry-up registry-down schemas-register topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -42,10 +42,13 @@ browser: ## headless Chromium (Debian) and playwright-core (npm) for the dashboa
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	test -d tests/browser/node_modules/playwright-core || npm ci --prefix tests/browser --no-audit --no-fund
 
-test: setup browser ## every test: unit, contract, integration, browser and end-to-end against a real broker
+contract-tools: ## the official AsyncAPI parser (npm) that validates schemas/asyncapi.yaml
+	test -d tests/contract/asyncapi/node_modules/@asyncapi/parser || npm ci --prefix tests/contract/asyncapi --no-audit --no-fund
+
+test: setup browser contract-tools ## every test: unit, contract, integration, browser and end-to-end against a real broker
 	$(BIN)/python -m pytest
 
-test-unit: setup ## only the tests that need no broker
+test-unit: setup contract-tools ## only the tests that need no broker
 	$(BIN)/python -m pytest services tests/contract
 
 lint: setup ## ruff

@@ -1,6 +1,7 @@
 """`cxpulse schemas`: the deploy step of a registry-backed installation.
 
   cxpulse schemas subjects   print every subject the topic table implies, with its record
+  cxpulse schemas asyncapi   print the AsyncAPI 3 document of every topic (schemas/asyncapi.yaml is its output)
   cxpulse schemas register   set each subject's compatibility level, then register schemas/ (the registry refuses
                              an incompatible schema, and so does this command: exit 1)
   cxpulse schemas check      ask the registry whether schemas/ is compatible with what it holds, at the subject's
@@ -66,13 +67,18 @@ def check(client: Any, subject: Subject, level: str) -> tuple[bool, str]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cxpulse schemas", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["subjects", "register", "check"])
+    parser.add_argument("action", choices=["subjects", "asyncapi", "register", "check"])
     parser.add_argument("--level", choices=LEVELS, default=None,
                         help="compatibility level (default: SCHEMA_REGISTRY_COMPATIBILITY, else BACKWARD)")
     args = parser.parse_args(argv)
     settings = SchemaRegistrySettings()
     level = args.level or settings.compatibility
     wanted = subjects(RuntimeSettings().topic_prefix)
+    if args.action == "asyncapi":
+        from .asyncapi import render
+
+        sys.stdout.write(render())
+        return 0
     if args.action == "subjects":
         for subject in wanted:
             print(f"{subject.name}\t{subject.record}")
