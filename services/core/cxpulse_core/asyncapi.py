@@ -21,10 +21,9 @@ from .topics import TopicSpec, load_topics
 AVRO_FORMAT = "application/vnd.apache.avro;version=1.9.0"
 KAFKA_BINDING = "0.5.0"
 CXPULSE_SERVICES = {"ingest", "sentiment", "churn-scoring", "routing", "notification", "insights"}
-# Written by transactional producers (ingest and sentiment, cxpulse_core.loop with transactional=True), with the
-# dead letters and changelogs those services write in the same transactions.
-TRANSACTIONAL = {"cx.interactions", "cx.ingest.contact-state", "cx.deadletter.ingest", "cx.sentiment.utterances",
-                 "cx.sentiment.contacts", "cx.sentiment.contact-state", "cx.deadletter.sentiment"}
+# The services whose stream loop runs with transactional=True: everything they write (outputs, changelogs, dead
+# letters) is in transactions.
+TRANSACTIONAL_PRODUCERS = {"ingest", "sentiment", "insights"}
 WIRE_FORMATS = (
     "Avro, in one of two framings. Without a schema registry (the default): Avro single-object encoding, bytes C3 01, "
     "the writer schema's 8-byte CRC-64-AVRO fingerprint (little-endian; Java's "
@@ -76,7 +75,7 @@ def _channel(spec: TopicSpec, messages: dict[str, Any]) -> dict[str, Any]:
     notes = [spec.doc, f"Key: {spec.key}."]
     if "compact" in spec.cleanup_policy:
         notes.append("Compacted: the latest record per key is kept.")
-    if spec.name in TRANSACTIONAL:
+    if TRANSACTIONAL_PRODUCERS & set(spec.producers):
         notes.append("Written in Kafka transactions: consume with isolation.level=read_committed.")
     records = avro_records(spec)
     if records:
