@@ -15,6 +15,7 @@ from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import now_ms
 from cxpulse_core.loop import Incoming, Output, Result
+from cxpulse_core.memory import MemoryRelease
 from cxpulse_core.metrics import child
 from cxpulse_core.serde import Serde, SerdeError
 
@@ -40,6 +41,7 @@ class IngestHandler:
         self.restore = restore
         self.partition_of: dict[str, int] = {}  # contact id -> the partition its events (and changelog) are on
         self._unsent: list[Output] = []  # tombstones of an all-rejected batch, sent with the next one
+        self.memory = MemoryRelease()
 
     # -- state follows partition ownership -------------------------------------------------------------------
     def on_assign(self, partitions: list[int]) -> None:
@@ -72,7 +74,7 @@ class IngestHandler:
         for incoming in batch:
             results.append(self._one(incoming, now))
             self._collect_changes(state, incoming.message.partition())
-        self.ingestor.expire(now)
+        self.memory.note(self.ingestor.expire(now))
         self._collect_changes(state, None)  # tombstones of contacts past their TTL
         self.export.export(self.ingestor.counters)
         if self.state_topic is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.loop import Incoming, Output, Result
+from cxpulse_core.memory import MemoryRelease
 from cxpulse_core.serde import Serde, SerdeError
 
 from . import metrics as m
@@ -45,6 +46,7 @@ class InsightsHandler:
         self.boundary = boundary or {}  # (input topic, partition) -> last offset whose outputs were written
         self.replayed = 0  # outputs not written again on a replay
         self._late: dict[str, int] = {}  # ended contact -> index of the last input of the batch that changed it
+        self.memory = MemoryRelease()
 
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
         self._late = {}
@@ -55,7 +57,7 @@ class InsightsHandler:
             outputs.extend(self._outputs(*self.state.rescore(cid), self.state.summary_of(cid)))
         self._skip_written(batch, results)
         self._progress(batch, results)
-        self.state.expire()
+        self.memory.note(self.state.expire())
         m.ACTIVE.labels(m.SERVICE).set(len(self.state.active_contacts()))
         return results
 

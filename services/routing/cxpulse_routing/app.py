@@ -30,6 +30,7 @@ from . import metrics as m
 from . import records
 from .broker import partitions_of
 from .engine import ContactState, evaluate, facts
+from .expiry import ContactExpiry
 from .guidance import Guide
 from .rules import RulesError, RulesFile
 from .settings import RoutingSettings
@@ -79,6 +80,9 @@ class Routing:
         self.app.agent(self.utterances_in, name="assist", concurrency=1)(self._records(self.assist, "utterances"))
         self.app.timer(settings.rules_check_interval_s)(self._watch_rules)
         self.app.timer(5.0)(self._beat)
+        self.expiry = ContactExpiry(self.contacts, partitions_of(kafka, name(settings.contacts_topic)),
+                                    settings.contact_ttl_s)
+        self.app.timer(settings.contact_ttl_check_s)(self._expire_contacts)
         self.app.task(self._started)  # app tasks start once the tables are recovered
 
     # -- the per-record loop shared by the agents -------------------------------------------------------------
@@ -127,6 +131,7 @@ class Routing:
         if value.schema == SUMMARY:
             if contact_id in self.contacts:
                 del self.contacts[contact_id]
+            self.expiry.forget(contact_id)
             return None
         if value.schema != UPDATE:
             return Reject("unexpected_schema", f"{value.schema} is not read from the contacts topic")
@@ -135,6 +140,8 @@ class Routing:
         state = ContactState.from_dict(self.contacts.get(contact_id))
         decisions = evaluate(self.rules.rules, state, update, churn)
         self.contacts[contact_id] = state.to_dict()
+        event = faust.current_event()
+        self.expiry.touch(contact_id, event.message.partition if event is not None else None)
         for name in decisions.suppressed:
             m.DECISIONS.labels(S, name, "suppressed").inc()
         if decisions.escalation:
@@ -189,6 +196,9 @@ class Routing:
 
     async def _beat(self) -> None:
         self.health.beat()
+
+    async def _expire_contacts(self) -> None:
+        self.expiry.expire()
 
     async def _watch_rules(self) -> None:
         await self._check_rules()

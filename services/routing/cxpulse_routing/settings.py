@@ -25,6 +25,10 @@ class RoutingSettings(BaseSettings):
     model_dir: str | None = None  # sentiment model artifacts; default: the ones shipped in cxpulse_sentiment
     top_k: int = Field(3, ge=0, le=3)  # suggested phrases per guidance
     changelog_replication_factor: int = Field(1, ge=1)  # of the changelog topics faust creates; raise on a cluster
+    # A contact that never sends ContactSummary leaves the contacts table this long after its last update
+    # (checked every contact_ttl_check_s), with a tombstone in the table's changelog.
+    contact_ttl_s: float = Field(4 * 3600.0, gt=0)
+    contact_ttl_check_s: float = Field(30.0, gt=0)
     data_dir: Path = Path("/tmp/cxpulse-routing")  # faust's local data (tables are in memory, rebuilt from changelogs)
     contacts_topic: str = topics.CONTACT_SENTIMENT
     utterances_topic: str = topics.UTTERANCE_SENTIMENT

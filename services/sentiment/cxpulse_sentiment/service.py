@@ -10,6 +10,7 @@ from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
+from cxpulse_core.memory import MemoryRelease
 
 from .contact import ContactState, Turn
 
@@ -40,6 +41,7 @@ class SentimentHandler:
         self.touched: OrderedDict[str, int] = OrderedDict()  # contact -> last event (ms), least recent first
         self.expired = 0
         self._unsent: list[Output] = []  # tombstones of a batch without outputs to carry them
+        self.memory = MemoryRelease()
 
     # -- state follows partition ownership -------------------------------------------------------------
     def on_assign(self, partitions: list[int]) -> None:
@@ -111,6 +113,7 @@ class SentimentHandler:
         """Forgets contacts idle past the TTL (they never sent ContactEnded), tombstoning their changelog
         records in this batch's transaction; O(number forgotten)."""
         tombstones = self._unsent
+        before = self.expired
         while self.touched:
             contact_id, last = next(iter(self.touched.items()))
             if now - last <= self.ttl_ms:
@@ -121,6 +124,7 @@ class SentimentHandler:
             self.expired += 1
             if partition is not None:
                 tombstones.append(Output(self.topics["state"], contact_id, "", None, partition=partition))
+        self.memory.note(self.expired - before)
         carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
         if carrier is None:
             self._unsent = tombstones

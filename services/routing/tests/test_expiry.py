@@ -1,0 +1,40 @@
+"""The contacts table's TTL, as logic: a stand-in for the faust table records what would go to the changelog."""
+
+from __future__ import annotations
+
+from cxpulse_routing.expiry import ContactExpiry
+
+
+class Table:
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.changelog: list[tuple[int, str, object]] = []
+
+    def send_changelog(self, partition, key, value, value_serializer=None):
+        assert value_serializer == "raw"  # a real tombstone, not JSON null
+        self.changelog.append((partition, key, value))
+
+
+def test_idle_contacts_are_dropped_with_a_tombstone_on_their_partition():
+    clock = [1000.0]
+    table = Table({"seen": {}, "restored": {}})
+    expiry = ContactExpiry(table, partitions=3, ttl_s=60, clock=lambda: clock[0])
+    expiry.touch("seen", 2)
+    assert expiry.expire() == 0 and set(expiry.seen) == {"seen", "restored"}  # restored: counted from now
+    clock[0] = 1030.0
+    table.data["fresh"] = {}
+    expiry.touch("fresh", 1)
+    clock[0] = 1061.0
+    assert expiry.expire() == 2
+    assert sorted(table.changelog) == sorted([(2, "seen", None), (expiry.partition_for("restored"), "restored", None)])
+    assert set(table.data) == {"fresh"}
+    del table.data["fresh"]  # its summary came: nothing left to expire
+    assert expiry.expire() == 0 and expiry.seen == {}
+
+
+def test_the_fallback_partition_is_the_java_partitioner_s():
+    # Kafka's own murmur2 test vectors (clients UtilsTest.testMurmur2), then Utils.toPositive(hash) % partitions,
+    # as Java clients and librdkafka's murmur2_random (the upstream producer) place keys.
+    java = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536, "abc": 479470107}
+    expiry = ContactExpiry(Table({}), partitions=7, ttl_s=1)
+    assert {k: expiry.partition_for(k) for k in java} == {k: (h & 0x7FFFFFFF) % 7 for k, h in java.items()}
