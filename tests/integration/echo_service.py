@@ -1,6 +1,7 @@
 """A minimal service on the shared stream loop, for integration tests: copies each decoded record (ChurnRisk,
 keyed by account) from the input topic to the output topic. With CRASH_ON_EVENT set, the process dies (no
-flush, no commit) when it meets that event id, before producing it, as a kill -9 would."""
+flush, no commit) when it meets that event id, before producing it, as a kill -9 would. Records whose event id
+is in `oversize` are echoed as that many raw bytes instead (a record the broker must refuse)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from cxpulse_core.settings import KafkaSettings
 
 
 class Echo:
-    def __init__(self, output_topic: str, crash_on: str | None = None) -> None:
+    def __init__(self, output_topic: str, crash_on: str | None = None, oversize: dict[str, int] | None = None) -> None:
         self.output_topic = output_topic
         self.crash_on = crash_on
+        self.oversize = oversize or {}
 
     def handle(self, batch: list[Incoming]) -> list[list[Output]]:
         results = []
@@ -27,17 +29,22 @@ class Echo:
             value = incoming.record.value
             if value.get("event_id") == self.crash_on:
                 os._exit(9)
+            size = self.oversize.get(value.get("event_id"))
+            if size:
+                results.append([Output(self.output_topic, value["account_id"], "", os.urandom(size))])  # incompressible
+                continue
             results.append([Output(self.output_topic, value["account_id"], incoming.record.schema, value)])
         return results
 
 
 def build(kafka: KafkaSettings, source: str, sink: str, dlq: str, group: str, crash_on: str | None = None,
-          max_ratio: float = 0.9, serde: Serde | None = None) -> StreamLoop:
+          max_ratio: float = 0.9, serde: Serde | None = None, stop_on_flood: bool = False,
+          oversize: dict[str, int] | None = None) -> StreamLoop:
     config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5)
     consumer = make_consumer(kafka, group, **{"auto.commit.interval.ms": 200, "session.timeout.ms": 6000})
     return StreamLoop(config, consumer,
-                      make_producer(kafka), serde or SingleObjectSerde(), Echo(sink, crash_on), Health(60),
-                      InvalidRatioLimit(max_ratio, 100, 10))
+                      make_producer(kafka), serde or SingleObjectSerde(), Echo(sink, crash_on, oversize), Health(60),
+                      InvalidRatioLimit(max_ratio, 100, 10, "echo", stop_on_flood))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 from echo_service import build
+from prometheus_client import REGISTRY
 
 from cxpulse_core.dlq import DeadLetterLimitError
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
@@ -67,12 +70,63 @@ def test_a_malformed_record_goes_to_the_deadletter_topic_and_good_ones_pass(kafk
     assert headers["cxpulse.error.source.offset"] == "2"
 
 
-def test_a_flood_of_bad_records_stops_the_loop_loudly(kafka_settings, new_topic):
+def committed_offset(kafka_settings, group: str, topic: str) -> int:
+    consumer = Consumer(kafka_settings.client_config() | {"group.id": group})
+    try:
+        return consumer.committed([TopicPartition(topic, 0)], timeout=10)[0].offset
+    finally:
+        consumer.close()
+
+
+def test_a_flood_of_junk_is_dead_lettered_and_valid_records_keep_flowing(kafka_settings, new_topic):
+    serde = SingleObjectSerde()
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    produce(kafka_settings, source, [(f"k{i}", b"junk") for i in range(30)] + risks(serde, source, 5))
+    running = RunningLoop(build(kafka_settings, source, sink, dlq, unique_name("g"), max_ratio=0.5))
+    try:
+        out = consume(kafka_settings, sink, 5, timeout_s=30)
+        dead = consume(kafka_settings, dlq, 30, timeout_s=30)
+        assert REGISTRY.get_sample_value("cxpulse_deadletter_flood", {"service": "echo"}) == 1  # the alert's input
+    finally:
+        running.stop()
+    assert running.error is None and len(out) == 5 and len(dead) == 30
+
+
+def test_stopping_on_a_flood_is_opt_in_and_commits_the_dead_letters_first(kafka_settings, new_topic):
     source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
     produce(kafka_settings, source, [(f"k{i}", b"junk") for i in range(30)])
-    running = RunningLoop(build(kafka_settings, source, sink, dlq, unique_name("g"), max_ratio=0.5))
+    group = unique_name("g")
+    running = RunningLoop(build(kafka_settings, source, sink, dlq, group, max_ratio=0.5, stop_on_flood=True))
     running.thread.join(30)
     assert isinstance(running.error, DeadLetterLimitError)
+    dead = consume(kafka_settings, dlq, 1, timeout_s=10, settle_s=1)
+    # Everything it read before stopping is in the dead-letter topic and committed: a restart goes on after it.
+    assert dead and committed_offset(kafka_settings, group, source) == len(dead)
+    assert [int(headers_of(m)["cxpulse.error.source.offset"]) for m in dead] == list(range(len(dead)))
+
+
+def test_a_record_the_broker_refuses_is_dead_lettered_and_the_loop_goes_on(kafka_settings, new_topic):
+    serde = SingleObjectSerde()
+    source, dlq = new_topic("in"), new_topic("dlq")
+    sink = unique_name("refusing-out")
+    admin = AdminClient(kafka_settings.client_config())
+    created = admin.create_topics([NewTopic(sink, 1, 1, config={"max.message.bytes": "20000"})])
+    created[sink].result(30)
+    produce(kafka_settings, source, risks(serde, source, 6))
+    # r-1: larger than the producer's own message.max.bytes (refused before sending); r-3: over the topic's limit
+    # (refused by the broker, reported in the delivery callback).
+    loop = build(kafka_settings, source, sink, dlq, unique_name("g"), oversize={"r-1": 2_000_000, "r-3": 100_000})
+    running = RunningLoop(loop)
+    try:
+        out = consume(kafka_settings, sink, 4, timeout_s=30)
+        dead = consume(kafka_settings, dlq, 2, timeout_s=30, settle_s=1)
+    finally:
+        running.stop()
+    assert running.error is None
+    assert [headers_of(m)["cxpulse.error.reason"] for m in dead] == ["produce_error", "produce_error"]
+    assert sorted(headers_of(m)["cxpulse.error.source.offset"] for m in dead) == ["1", "3"]
+    assert all("MSG_SIZE_TOO_LARGE" in headers_of(m)["cxpulse.error.message"] for m in dead)
+    assert len(out) == 4
 
 
 def test_a_consumer_killed_before_storing_its_offset_reads_the_record_again(kafka_settings, new_topic):

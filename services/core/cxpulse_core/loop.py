@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from . import metrics
-from .dlq import InvalidRatioLimit, Reject, deadletter_headers
+from .dlq import HEADER_PREFIX, InvalidRatioLimit, Reject, deadletter_headers
 from .health import Health
 from .offsets import OffsetTracker
 from .serde import Decoded, Serde, SerdeError
@@ -39,13 +39,22 @@ class Incoming:
 
 Result = Sequence[Output] | Reject
 
+# Produce errors caused by the record itself (not by the cluster): retrying or restarting cannot help, so the
+# input goes to the dead-letter topic instead of ending the process on every restart.
+RECORD_ERRORS = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD, KafkaError.INVALID_MSG,
+                           KafkaError.INVALID_MSG_SIZE, KafkaError.RECORD_LIST_TOO_LARGE,
+                           KafkaError.INVALID_TIMESTAMP})
+
 
 class Handler(Protocol):
     """Handlers may also define on_assign(partitions: list[int]) / on_revoke(partitions: list[int]) to load and
     drop per-partition state."""
 
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
-        """One result per input, in order: outputs to produce (possibly none) or a rejection."""
+        """One result per input, in order: outputs to produce (possibly none) or a rejection.
+
+        A handler may define deadletter_value(message) -> bytes: what its dead letters keep instead of the
+        original bytes (ingest: the record with PII redacted)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,9 @@ class LoopConfig:
     # Exactly-once: each batch's outputs, state changelog and input offsets commit in one Kafka transaction
     # (the producer needs a transactional.id, the consumer enable.auto.commit=false).
     transactional: bool = False
+    # A dead letter's value is cut to this size (header cxpulse.error.value.truncated gives the original's), so
+    # that an input too large to forward can still be dead-lettered; Kafka's default limit is 1 MB.
+    deadletter_max_bytes: int = 256 * 1024
 
 
 class StreamLoop:
@@ -72,6 +84,11 @@ class StreamLoop:
         self._stopping = False
         self._delivery_error: str | None = None
         self._lag_reported = 0.0
+        # Outputs the broker refused for a reason of their own (RECORD_ERRORS): their inputs are dead-lettered
+        # in their place, from the loop (delivery callbacks run inside poll/flush).
+        # (output, its input, the input's offset entry, why; None: refused once, to be sent again on its own)
+        self._refused: list[tuple[Output, Message, list[int] | None, str | None]] = []
+        self._deadletter_value = getattr(handler, "deadletter_value", None)
 
     def stop(self, *_: object) -> None:
         self._stopping = True
@@ -90,9 +107,17 @@ class StreamLoop:
                 elif batch:
                     self._process(batch)
                 self.producer.poll(0)  # serve delivery callbacks
+                self._redirect_refused()
                 self._store_offsets()
                 self._raise_if_failed()
                 self._report_lag()
+                if self.limit.flooding and self.limit.stop:
+                    # Opted-in stop: only after this batch's dead letters are acknowledged and committed, so a
+                    # restart goes on after them instead of dying on the same records again.
+                    self._drain()
+                    if not self.config.transactional:
+                        self._commit()
+                    self.limit.check()
         finally:
             self._shutdown()
 
@@ -114,15 +139,15 @@ class StreamLoop:
         for message, outputs in self._handle(batch):
             entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
             for output in outputs:
-                self._produce(output, entry)
+                self._produce(output, entry, message)
         metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe((time.perf_counter() - started) * 1000)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
         started = time.perf_counter()
         self.producer.begin_transaction()
-        for _, outputs in self._handle(batch):
+        for message, outputs in self._handle(batch):
             for output in outputs:
-                self._produce(output, None)
+                self._produce(output, None, message)
         positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
         self.producer.send_offsets_to_transaction(positions, self.consumer.consumer_group_metadata())
         # Any failure here raises: the process exits and restarts from the last committed transaction, with its
@@ -165,9 +190,17 @@ class StreamLoop:
         headers = deadletter_headers(reject, self.config.service, message.topic(), message.partition(),
                                      message.offset(), message.headers())
         key = message.key().decode("utf-8", "replace") if message.key() else ""
-        return [Output(self.config.deadletter_topic, key, "", message.value() or b"", headers)]
+        value = message.value() or b""
+        if self._deadletter_value is not None:
+            value = self._deadletter_value(message)
+        limit = self.config.deadletter_max_bytes
+        if len(value) > limit:
+            headers.append((HEADER_PREFIX + "value.truncated", str(len(value)).encode()))
+            value = value[:limit]
+        return [Output(self.config.deadletter_topic, key, "", value, headers)]
 
-    def _produce(self, output: Output, entry: list[int] | None) -> None:
+    def _produce(self, output: Output, entry: list[int] | None, source: Message | None = None,
+                 alone: bool = False) -> None:
         if output.schema:
             now = int(time.time() * 1000)
             if "produced_time" in output.value:
@@ -175,13 +208,26 @@ class StreamLoop:
                 if output.value.get("origin_time"):
                     metrics.child(metrics.PIPELINE_LATENCY, self.config.service, output.topic).observe(
                         now - output.value["origin_time"])
-            payload = self.serde.encode(output.schema, output.value, output.topic)
+            try:
+                payload = self.serde.encode(output.schema, output.value, output.topic)
+            except SerdeError as exc:
+                if source is None:
+                    raise
+                self._dead_instead(source, entry, Reject("encode_error", str(exc)[:500], "SerdeError"))
+                return
         else:
             payload = output.value
+        deadletter = output.topic == self.config.deadletter_topic
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
             if error is not None:
                 metrics.PRODUCE_ERRORS.labels(self.config.service).inc()
+                if entry is not None and source is not None and not deadletter and error.code() in RECORD_ERRORS:
+                    # The broker refuses a whole producer batch for one record in it: send it again on its own
+                    # first, dead-letter its input only if it is refused alone too. (Not in a transaction: there
+                    # a failed record aborts the batch's transaction, which is retried.)
+                    self._refused.append((output, source, entry, f"{output.topic}: {error.name()}" if alone else None))
+                    return
                 self._delivery_error = f"delivery to {output.topic} failed: {error}"
                 return
             metrics.child(metrics.MESSAGES_OUT, self.config.service, output.topic).inc()
@@ -197,6 +243,28 @@ class StreamLoop:
                 return
             except BufferError:  # local queue full: let deliveries drain, then retry
                 self.producer.poll(0.1)
+            except KafkaException as exc:  # refused before sending, e.g. larger than message.max.bytes
+                code = exc.args[0].code()
+                if source is None or deadletter or code not in RECORD_ERRORS:
+                    raise
+                metrics.PRODUCE_ERRORS.labels(self.config.service).inc()
+                self._dead_instead(source, entry, Reject("produce_error", f"{output.topic}: {exc.args[0].name()}",
+                                                         "KafkaException"))
+                return
+
+    def _dead_instead(self, source: Message, entry: list[int] | None, reject: Reject) -> None:
+        """Dead-letters `source` in place of one of its outputs (the dead letter's ack stands in for it)."""
+        for output in self._deadletter(source, reject):
+            self._produce(output, entry, None)
+
+    def _redirect_refused(self) -> None:
+        while self._refused:
+            output, source, entry, detail = self._refused.pop(0)
+            if detail is None:
+                self._produce(output, entry, source, alone=True)
+                self.producer.flush(30)  # a batch of its own (rare: only after a refusal)
+            else:
+                self._dead_instead(source, entry, Reject("produce_error", detail, "KafkaError"))
 
     def _store_offsets(self) -> None:
         advanced = self.offsets.committable()
@@ -218,10 +286,21 @@ class StreamLoop:
             raise RuntimeError(f"fatal Kafka client error: {self.health.fatal}")
 
     def _drain(self) -> None:
-        remaining = self.producer.flush(30)
-        if remaining:
-            raise RuntimeError(f"{remaining} records still unacknowledged after 30 s")
+        while True:
+            remaining = self.producer.flush(30)
+            if remaining:
+                raise RuntimeError(f"{remaining} records still unacknowledged after 30 s")
+            if not self._refused:
+                break
+            self._redirect_refused()
         self._store_offsets()
+
+    def _commit(self) -> None:
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                raise
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if hasattr(self.handler, "on_assign"):

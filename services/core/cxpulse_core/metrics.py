@@ -30,6 +30,8 @@ BATCH_SIZE = Histogram("cxpulse_batch_size", "Records per consumed batch.", ("se
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
 CONSUMER_LAG = Gauge("cxpulse_consumer_lag", "High watermark minus committed position.",
                      ("service", "topic", "partition", "consumer_group"))
+DEADLETTER_FLOOD = Gauge("cxpulse_deadletter_flood", "1 while more than CXPULSE_DLQ_MAX_INVALID_RATIO of the "
+                         "recent input was rejected (alert CxpulseDeadLetterFlood).", ("service",))
 READY = Gauge("cxpulse_ready", "1 when partitions are assigned and the service processes input.", ("service",))
 
 _children: dict[tuple[object, tuple[str, ...]], Any] = {}

@@ -43,7 +43,8 @@ def run_stream_service(config: LoopConfig, handler: Handler,
         make_serde(SchemaRegistrySettings()),
         handler,
         health,
-        InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages),
+        InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
+                          config.service, runtime.dlq_stop_on_flood),
     )
     log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
                                "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})

@@ -95,9 +95,12 @@ class RuntimeSettings(BaseSettings):
     http_host: str = "0.0.0.0"
     log_level: str = "INFO"
     topic_prefix: str = ""  # prepended to every topic name (tests, shared clusters)
-    dlq_max_invalid_ratio: float = Field(0.5, ge=0.0, le=1.0)  # stop loudly above this share of bad input ...
-    dlq_min_messages: int = 100  # ... once at least this many messages were seen in the window
-    dlq_window: int = 1000
+    # Above this share of rejected input (once dlq_min_messages of the last dlq_window were seen) the service
+    # raises cxpulse_deadletter_flood and keeps going; it stops only with dlq_stop_on_flood (see dlq.py).
+    dlq_max_invalid_ratio: float = Field(0.5, ge=0.0, le=1.0)
+    dlq_min_messages: int = Field(100, ge=1)
+    dlq_window: int = Field(1000, ge=1)
+    dlq_stop_on_flood: bool = False
     liveness_timeout_s: float = 60.0  # /healthz fails when the poll loop has not advanced for this long
     # Stable per replica (a StatefulSet pod name): a restarted replica reuses its transactional id, which
     # fences its predecessor and aborts its open transaction at once instead of after a timeout.

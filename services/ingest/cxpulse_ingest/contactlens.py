@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import parse_timestamp
+from .contract import ID_MAX_CHARS, LANGUAGE_TAG, MAX_INT, parse_timestamp
 from .model import RawEvent, Rejected
 
 SPEAKER_BY_ROLE = {"CUSTOMER": "customer", "AGENT": "agent", "SYSTEM": "system", "CUSTOM_BOT": "bot",
@@ -35,7 +35,7 @@ class ContactLensBatch:
     categories: list[str] = field(default_factory=list)
 
 
-def _string(doc: dict[str, Any], name: str, where: str) -> str:
+def _string(doc: dict[str, Any], name: str, where: str, max_chars: int | None = None) -> str:
     value = doc.get(name)
     if value is None:
         raise Rejected("missing_field", where + name, "required")
@@ -43,12 +43,14 @@ def _string(doc: dict[str, Any], name: str, where: str) -> str:
         raise Rejected("wrong_type", where + name, f"expected string, got {type(value).__name__}")
     if not value or value.isspace():
         raise Rejected("invalid_value", where + name, "empty or blank")
+    if max_chars is not None and len(value) > max_chars:
+        raise Rejected("invalid_value", where + name, f"longer than {max_chars} characters")
     return value
 
 
 def _optional_int(doc: dict[str, Any], name: str, where: str) -> int | None:
     value = doc.get(name)
-    if value is not None and (type(value) is not int or value < 0):
+    if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT):
         raise Rejected("wrong_type" if type(value) is not int else "invalid_value", where + name,
                        "expected a non-negative integer")
     return value
@@ -57,7 +59,7 @@ def _optional_int(doc: dict[str, Any], name: str, where: str) -> int | None:
 def adapt(doc: dict[str, Any], received_ms: int) -> ContactLensBatch:
     """One Contact Lens event -> RawEvents. received_ms (the Kafka record time) stands in for event time
     where AWS gives none: voice segments carry only offsets from the start of the contact."""
-    contact_id = _string(doc, "ContactId", "")
+    contact_id = _string(doc, "ContactId", "", ID_MAX_CHARS)
     event_type = doc.get("EventType", doc.get("StreamingEventType"))
     if event_type is None:
         raise Rejected("missing_field", "EventType", "required (StreamingEventType for chat)")
@@ -70,6 +72,8 @@ def adapt(doc: dict[str, Any], received_ms: int) -> ContactLensBatch:
     language = doc.get("LanguageCode") or (settings.get("LanguageCode") if type(settings) is dict else None)
     if language is not None and type(language) is not str:
         raise Rejected("wrong_type", "LanguageCode", "expected string")
+    if language is not None and not LANGUAGE_TAG.fullmatch(language):
+        raise Rejected("invalid_value", "LanguageCode", "expected a BCP 47 tag such as en-US")
     common = {"contact_id": contact_id, "channel": channel, "language": language, "timestamp_ms": received_ms}
     if event_type == "STARTED":
         return ContactLensBatch([RawEvent(event_id=f"cl:{contact_id}:started", type="contact_started", **common)])
@@ -110,7 +114,7 @@ def _segments(doc: dict[str, Any], common: dict[str, Any]) -> ContactLensBatch:
 
 
 def _transcript(body: dict[str, Any], where: str, common: dict[str, Any]) -> RawEvent:
-    transcript_id = _string(body, "Id", where)
+    transcript_id = _string(body, "Id", where, ID_MAX_CHARS)
     role = _string(body, "ParticipantRole", where)
     text = _string(body, "Content", where)
     begin = _optional_int(body, "BeginOffsetMillis", where)

@@ -21,7 +21,7 @@ MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,8}")
 
 _REQUIRED_STRINGS = ("event_id", "type", "contact_id", "timestamp")
 # Expected JSON type of every contract field, checked in one pass over the document's own keys (faster
@@ -31,6 +31,11 @@ _FIELD_TYPES: dict[str, type] = {name: str for name in _REQUIRED_STRINGS} | {
                            "language", "speaker", "text", "status", "disposition", "reason")} | {
     name: int for name in ("sequence", "begin_offset_ms", "end_offset_ms")}
 _TYPE_NAMES = {str: "string", int: "integer"}
+# Integers must fit Avro's long (the output schemas); JSON allows any size and orjson gives up to 2**64-1.
+MAX_INT = 2**63 - 1
+# "2026-11-26T10:00:00.123456+05:30" is 32 characters; anything much longer is not a timestamp.
+_TIMESTAMP_MAX_CHARS = 64
+_EPOCH_MS_DIGITS = re.compile(r"[0-9]{1,16}")  # ASCII only: str.isdigit() is true for "²" and "٣"
 _BYTES_TYPES = (bytes, bytearray)
 
 
@@ -62,17 +67,20 @@ def _json_type(value: object) -> str:
 
 
 def parse_timestamp(value: str, field: str = "timestamp") -> int:
-    """ISO 8601 with a zone, or epoch milliseconds as digits -> epoch ms."""
-    if value.isdigit():
+    """ISO 8601 with a zone, or epoch milliseconds as ASCII digits -> epoch ms. Total: any string either
+    gives a time in the plausibility window or raises Rejected."""
+    if len(value) > _TIMESTAMP_MAX_CHARS:
+        raise Rejected("invalid_timestamp", field, f"longer than {_TIMESTAMP_MAX_CHARS} characters")
+    if _EPOCH_MS_DIGITS.fullmatch(value):
         ms = int(value)
     else:
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo is None:
+                raise Rejected("invalid_timestamp", field, "ISO 8601 without a zone offset")
+            ms = (moment - _EPOCH) // _ONE_MS
+        except (ValueError, OverflowError, TypeError):
             raise Rejected("invalid_timestamp", field, "neither ISO 8601 nor epoch milliseconds") from None
-        if moment.tzinfo is None:
-            raise Rejected("invalid_timestamp", field, "ISO 8601 without a zone offset")
-        ms = (moment - _EPOCH) // _ONE_MS
     if not MIN_EPOCH_MS <= ms < MAX_EPOCH_MS:
         raise Rejected("invalid_timestamp", field, "outside 2000-01-01..2100-01-01 (epoch seconds instead of ms?)")
     return ms
@@ -97,6 +105,8 @@ def parse_raw_event(raw: bytes | dict[str, Any], max_bytes: int = DEFAULT_MAX_BY
             required = name in _REQUIRED_STRINGS
             raise Rejected("wrong_type", name, f"expected {_TYPE_NAMES[expected]}{'' if required else ' or null'}"
                                                f", got {_json_type(value)}")
+        if expected is int and not -MAX_INT <= value <= MAX_INT:
+            raise Rejected("invalid_value", name, "integer out of range (64-bit)")
         fields[name] = value
     timestamp = fields.pop("timestamp")
     event = RawEvent(timestamp_ms=0, **fields)
@@ -117,7 +127,7 @@ def check_values(event: RawEvent, timestamp: str) -> None:
         raise Rejected("invalid_value", "sequence", "must be >= 0")
     if event.channel is not None and event.channel not in CHANNELS:
         raise Rejected("invalid_value", "channel", "expected voice, chat, email, sms or social")
-    if event.language is not None and not _LANGUAGE_TAG.fullmatch(event.language):
+    if event.language is not None and not LANGUAGE_TAG.fullmatch(event.language):
         raise Rejected("invalid_value", "language", "expected a BCP 47 tag such as en-US")
     if event.type == "utterance":
         _check_utterance(event)

@@ -8,8 +8,11 @@ renumbered, no duplicate let through, the context (account id, ...) of live cont
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from confluent_kafka import Message
 
 from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
@@ -108,10 +111,35 @@ class IngestHandler:
         carrier.extend(records)
         self._unsent = []
 
+    def deadletter_value(self, message: Message) -> bytes:
+        """Dead letters keep the record with PII redacted: the dead-letter topic is read by people and must not
+        become the one place where raw card numbers survive. Bytes that are not UTF-8 are kept as they are
+        (surrogateescape), so everything but the PII stays byte for byte."""
+        raw = message.value() or b""
+        text = raw.decode("utf-8", "surrogateescape")
+        redacted, counts = self.ingestor.redactor.redact(text)
+        return redacted.encode("utf-8", "surrogateescape") if counts else raw
+
     def _one(self, incoming: Incoming, now: int) -> Result:
+        try:
+            return self._checked(incoming, now)
+        except Exception as exc:  # noqa: BLE001 - a bug must cost one record (dead-lettered), not the stream
+            # Where, not what: the exception's message may quote the offending value (PII).
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error("ingest failed on a record", extra={"topic": incoming.message.topic(),
+                                                           "offset": incoming.message.offset(),
+                                                           "error_class": type(exc).__name__,
+                                                           "at": f"{frame.filename}:{frame.lineno}"})
+            return Reject("internal_error", type(exc).__name__, type(exc).__name__)
+
+    def _checked(self, incoming: Incoming, now: int) -> Result:
         message = incoming.message
         source = self.sources[message.topic()]
         raw = message.value() or b""
+        limit = self.ingestor.settings.max_bytes
+        if len(raw) > limit:  # one limit for every input path, before any decoding (JSON or Avro)
+            self.ingestor.counters.rejected["oversized"] = self.ingestor.counters.rejected.get("oversized", 0) + 1
+            return Reject("oversized", f"{len(raw)} bytes, limit {limit}")
         if source == "cxpulse" and raw.startswith(AVRO_MAGIC):
             try:  # our raw contract may also arrive as Avro
                 raw = self.serde.decode(raw, message.topic()).value

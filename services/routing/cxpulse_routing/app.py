@@ -49,7 +49,8 @@ class Routing:
     def __init__(self, settings: RoutingSettings, runtime: RuntimeSettings, kafka: KafkaSettings,
                  rules: RulesFile, guide: Guide, health: Health) -> None:
         self.settings, self.rules, self.guide, self.health = settings, rules, guide, health
-        self.limit = InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages)
+        self.limit = InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
+                                       S, runtime.dlq_stop_on_flood)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="embed")  # inference off the event loop
         name = runtime.topic
         self.app = faust.App(
@@ -105,8 +106,9 @@ class Routing:
                         reject = Reject("processing_error", f"{type(exc).__name__}: {exc}", type(exc).__name__)
                 if reject is not None:
                     await self._dead(reject, message)
-                try:
-                    self.limit.record(reject is not None)
+                self.limit.record(reject is not None)
+                try:  # raises only with CXPULSE_DLQ_STOP_ON_FLOOD; the dead letter above is acknowledged
+                    self.limit.check()
                 except DeadLetterLimitError as exc:
                     log.critical("stopping: %s", exc)
                     self.health.fatal = str(exc)
