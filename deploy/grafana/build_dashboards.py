@@ -26,7 +26,7 @@ def q(expr: str, legend: str = "", ref: str = "A") -> dict[str, Any]:
 
 
 def quantiles(metric: str, selector: str, by: str, legend: str, qs: tuple[float, ...] = (0.5, 0.95, 0.99)) -> list:
-    """histogram_quantile targets for a *_ms histogram, one per quantile."""
+    """histogram_quantile targets for a *_seconds histogram, one per quantile."""
     group = f"{by}, le" if by else "le"
     return [q(f"histogram_quantile({x}, sum by ({group}) (rate({metric}_bucket{{{selector}}}[{RATE}])))",
               f"p{round(x * 100)} {legend}".strip(), chr(ord("A") + i)) for i, x in enumerate(qs)]
@@ -106,10 +106,10 @@ def common(b: Board, svc: str, lag: bool, loop: bool) -> None:
         b.panel("Produce errors", [q(f"sum(increase(cxpulse_produce_errors_total{{{s}}}[{RATE}]))", "errors")],
                 "short", width=8)
         b.row("Latency")
-        b.panel("Batch processing latency", quantiles("cxpulse_processing_latency_ms", s, "", ""), "ms", width=8)
+        b.panel("Batch processing latency", quantiles("cxpulse_processing_latency_seconds", s, "", ""), "s", width=8)
         b.panel("Batch size", quantiles("cxpulse_batch_size", s, "", "", (0.5, 0.99)), "short", width=8)
         b.panel("Pipeline latency (origin -> produced) per topic",
-                quantiles("cxpulse_pipeline_latency_ms", s, "topic", "{{topic}}"), "ms", width=8)
+                quantiles("cxpulse_pipeline_latency_seconds", s, "topic", "{{topic}}"), "s", width=8)
 
 
 def process(b: Board, component: str) -> None:
@@ -145,7 +145,7 @@ def sentiment() -> Board:
     common(b, "sentiment", lag=True, loop=True)
     b.row("SLO")
     b.panel("Utterance -> sentiment latency (SLO p99 < 300 ms)",
-            quantiles("cxpulse_pipeline_latency_ms", f'service="sentiment", {UTTERANCES}', "", ""), "ms", width=24)
+            quantiles("cxpulse_pipeline_latency_seconds", f'service="sentiment", {UTTERANCES}', "", ""), "s", width=24)
     process(b, "sentiment")
     return b
 
@@ -154,7 +154,7 @@ def churn() -> Board:
     b = Board("cxpulse-churn", "cxpulse / churn-scoring", "Per-account churn risk (faust).", ["churn"])
     common(b, "churn-scoring", lag=False, loop=False)
     s = 'service="churn-scoring"'
-    b.panel("Risk latency (origin -> cx.churn.risk)", quantiles("cxpulse_pipeline_latency_ms", s, "", ""), "ms",
+    b.panel("Risk latency (origin -> cx.churn.risk)", quantiles("cxpulse_pipeline_latency_seconds", s, "", ""), "s",
             width=8)
     b.row("Scoring")
     b.panel("Scores by band", [q(f"sum by (band) (rate(cxpulse_churn_scores_total{{{s}}}[{RATE}]))", "{{band}}")],
@@ -163,12 +163,12 @@ def churn() -> Board:
                                     "{{trigger}}")], "reqps", stack=True, width=8)
     b.panel("Skipped by reason", [q(f"sum by (reason) (rate(cxpulse_churn_skipped_total{{{s}}}[{RATE}]))",
                                     "{{reason}}")], "reqps", stack=True, width=8)
-    b.panel("Scoring latency per batch", quantiles("cxpulse_churn_scoring_latency_ms", s, "trigger", "{{trigger}}",
-                                                    (0.5, 0.99)), "ms", width=8)
-    b.panel("Event -> score latency", quantiles("cxpulse_churn_event_latency_ms", s, "", ""), "ms", width=8)
+    b.panel("Scoring latency per batch", quantiles("cxpulse_churn_scoring_latency_seconds", s, "trigger", "{{trigger}}",
+                                                    (0.5, 0.99)), "s", width=8)
+    b.panel("Event -> score latency", quantiles("cxpulse_churn_event_latency_seconds", s, "", ""), "s", width=8)
     b.panel("Accounts in the history table", [q(f"sum(cxpulse_churn_accounts{{{s}}})", "accounts")], "short",
             width=8)
-    b.panel("Decay sweep duration", quantiles("cxpulse_churn_decay_sweep_ms", s, "", "", (0.5, 0.99)), "ms",
+    b.panel("Decay sweep duration", quantiles("cxpulse_churn_decay_sweep_seconds", s, "", "", (0.5, 0.99)), "s",
             width=24)
     process(b, "churn")
     return b
@@ -198,11 +198,11 @@ def routing() -> Board:
                                            f"[{RATE}]))", "{{outcome}}")], "short", width=8)
     b.row("Latency")
     b.panel("Utterance -> escalation latency (SLO p99 < 150 ms)",
-            quantiles("cxpulse_routing_decision_latency_ms", f'{s}, output="escalation"', "", ""), "ms", width=12)
-    b.panel("Origin -> output latency by output", quantiles("cxpulse_routing_decision_latency_ms", s, "output",
-                                                           "{{output}}", (0.5, 0.99)), "ms", width=12)
-    b.panel("Step latency by input", quantiles("cxpulse_routing_step_latency_ms", s, "input", "{{input}}",
-                                               (0.5, 0.99)), "ms", width=24)
+            quantiles("cxpulse_routing_decision_latency_seconds", f'{s}, output="escalation"', "", ""), "s", width=12)
+    b.panel("Origin -> output latency by output", quantiles("cxpulse_routing_decision_latency_seconds", s, "output",
+                                                           "{{output}}", (0.5, 0.99)), "s", width=12)
+    b.panel("Step latency by input", quantiles("cxpulse_routing_step_latency_seconds", s, "input", "{{input}}",
+                                               (0.5, 0.99)), "s", width=24)
     process(b, "routing")
     return b
 
@@ -226,10 +226,10 @@ def notification() -> Board:
                                      f"[{RATE}]))", "{{channel}} {{outcome}}")], "reqps", stack=True, width=8)
     b.panel("Pending deliveries", [q(f"sum(cxpulse_notification_pending{{{s}}})", "pending")], "short", width=8)
     b.panel("Alert -> delivered latency by channel",
-            quantiles("cxpulse_notification_delivery_latency_ms", s, "channel", "{{channel}}", (0.5, 0.99)), "ms",
+            quantiles("cxpulse_notification_delivery_latency_seconds", s, "channel", "{{channel}}", (0.5, 0.99)), "s",
             width=8)
     b.panel("Attempt duration by channel",
-            quantiles("cxpulse_notification_attempt_duration_ms", s, "channel", "{{channel}}", (0.5, 0.99)), "ms",
+            quantiles("cxpulse_notification_attempt_duration_seconds", s, "channel", "{{channel}}", (0.5, 0.99)), "s",
             width=24)
     process(b, "notification")
     return b
@@ -254,21 +254,21 @@ def overview() -> Board:
         q(f"sum(rate(cxpulse_routing_guidance_total[{RATE}]))", "guidance", "C")], "reqps", width=8)
     b.row("Latency per hop (origin_time -> produced_time)")
     b.panel("p99 per hop", [
-        q(f"histogram_quantile(0.99, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_ms_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.99, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
           "{{service}} -> {{topic}}", "A"),
-        q(f"histogram_quantile(0.99, sum by (output, le) (rate(cxpulse_routing_decision_latency_ms_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.99, sum by (output, le) (rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
           "routing -> {{output}}", "B"),
-        q(f"histogram_quantile(0.99, sum by (channel, le) (rate(cxpulse_notification_delivery_latency_ms_bucket"
-          f"[{RATE}])))", "notification -> {{channel}}", "C")], "ms", width=12)
+        q(f"histogram_quantile(0.99, sum by (channel, le) (rate(cxpulse_notification_delivery_latency_seconds_bucket"
+          f"[{RATE}])))", "notification -> {{channel}}", "C")], "s", width=12)
     b.panel("p50 per hop", [
-        q(f"histogram_quantile(0.5, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_ms_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.5, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
           "{{service}} -> {{topic}}", "A"),
-        q(f"histogram_quantile(0.5, sum by (output, le) (rate(cxpulse_routing_decision_latency_ms_bucket[{RATE}])))",
-          "routing -> {{output}}", "B")], "ms", width=12)
+        q(f"histogram_quantile(0.5, sum by (output, le) (rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
+          "routing -> {{output}}", "B")], "s", width=12)
     b.panel("Utterance -> sentiment (SLO p99 < 300 ms)",
-            quantiles("cxpulse_pipeline_latency_ms", f'service="sentiment", {UTTERANCES}', "", ""), "ms", width=12)
+            quantiles("cxpulse_pipeline_latency_seconds", f'service="sentiment", {UTTERANCES}', "", ""), "s", width=12)
     b.panel("Utterance -> escalation (SLO p99 < 150 ms)",
-            quantiles("cxpulse_routing_decision_latency_ms", 'service="routing", output="escalation"', "", ""), "ms",
+            quantiles("cxpulse_routing_decision_latency_seconds", 'service="routing", output="escalation"', "", ""), "s",
             width=12)
     b.row("Backlog and errors")
     b.panel("Consumer lag per service and topic",

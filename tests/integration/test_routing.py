@@ -156,6 +156,6 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing):
 
     status, text = _get(port, "/metrics")
     assert status == 200 and 'cxpulse_routing_escalations_total{queue="retention",service="routing"} 1.0' in text
-    assert "cxpulse_routing_decision_latency_ms_bucket" in text and _get(port, "/healthz")[0] == 200
+    assert "cxpulse_routing_decision_latency_seconds_bucket" in text and _get(port, "/healthz")[0] == 200
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0

@@ -111,12 +111,12 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
             return []
         t0 = time.perf_counter()
         records = score_jobs(model, jobs, now_ms(), settings.n_reasons)
-        m.SCORING_LATENCY.labels(SERVICE, jobs[0].trigger).observe((time.perf_counter() - t0) * 1000)
+        m.SCORING_LATENCY.labels(SERVICE, jobs[0].trigger).observe(time.perf_counter() - t0)
         for r in records:
             await risk.send(key=r["account_id"], value=Decoded(RISK_SCHEMA, r))
             m.SCORES.labels(SERVICE, r["trigger"], r["band"]).inc()
             m.MESSAGES_OUT.labels(SERVICE, names["risk"]).inc()
-            m.PIPELINE_LATENCY.labels(SERVICE, names["risk"]).observe(r["produced_time"] - r["origin_time"])
+            m.PIPELINE_LATENCY.labels(SERVICE, names["risk"]).observe((r["produced_time"] - r["origin_time"]) / 1000)
         return records
 
     @app.agent(accounts, concurrency=1, name="score-accounts")
@@ -140,7 +140,7 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
                 state["scored_at"] = state["last_contact_time"] = job.as_of
             table[account] = state  # changelog write on this event's partition
             await publish([job] if job else [])
-            m.EVENT_LATENCY.labels(SERVICE).observe((time.perf_counter() - t0) * 1000)
+            m.EVENT_LATENCY.labels(SERVICE).observe(time.perf_counter() - t0)
 
     @app.timer(settings.decay_interval_s, name="decay-sweep")
     async def decay_sweep() -> None:
@@ -164,7 +164,7 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
             await asyncio.sleep(0)  # let the agents run between batches
         if due:
             log.info("decay sweep", extra={"accounts": len(due), "ms": round((time.perf_counter() - t0) * 1000)})
-        m.DECAY_SWEEP.labels(SERVICE).observe((time.perf_counter() - t0) * 1000)
+        m.DECAY_SWEEP.labels(SERVICE).observe(time.perf_counter() - t0)
 
     @app.timer(1.0, name="ops-heartbeat")
     async def heartbeat() -> None:

@@ -140,7 +140,7 @@ class StreamLoop:
             entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
             for output in outputs:
                 self._produce(output, entry, message)
-        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe((time.perf_counter() - started) * 1000)
+        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe(time.perf_counter() - started)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
         started = time.perf_counter()
@@ -153,7 +153,7 @@ class StreamLoop:
         # Any failure here raises: the process exits and restarts from the last committed transaction, with its
         # state restored from the changelog written in that same transaction.
         self.producer.commit_transaction()
-        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe((time.perf_counter() - started) * 1000)
+        metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe(time.perf_counter() - started)
 
     def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output]]]:
         service = self.config.service
@@ -207,7 +207,7 @@ class StreamLoop:
                 output.value["produced_time"] = now
                 if output.value.get("origin_time"):
                     metrics.child(metrics.PIPELINE_LATENCY, self.config.service, output.topic).observe(
-                        now - output.value["origin_time"])
+                        (now - output.value["origin_time"]) / 1000)
             try:
                 payload = self.serde.encode(output.schema, output.value, output.topic)
             except SerdeError as exc:

@@ -1,6 +1,6 @@
 """Every metric the shared stream loop exports, in one place. Names are prefixed `cxpulse_`; the `service`
-label says which service; latencies are histograms in milliseconds. Services list their own metrics in
-their own `metrics.py`, built with the helpers below so names and buckets stay uniform."""
+label says which service; latencies are histograms in seconds, Prometheus's base unit (`*_seconds`). Services
+list their own metrics in their own `metrics.py`, built with the helpers below so names and buckets stay uniform."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-# Milliseconds: from sub-millisecond steps to multi-second stalls.
-LATENCY_MS_BUCKETS = (0.5, 1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 1000, 2000, 5000, 10000, 30000)
+# Seconds: millisecond steps up to multi-second stalls, with bounds at the SLOs of deploy/prometheus/alerts.yml
+# (0.15 s utterance -> escalation, 0.3 s utterance -> sentiment), so their p99s are not interpolated across them.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
     return Counter(f"cxpulse_{name}", doc, ("service", *labels))
 
 
-def latency_ms(name: str, doc: str, labels: tuple[str, ...] = ()) -> Histogram:
-    return Histogram(f"cxpulse_{name}_ms", doc, ("service", *labels), buckets=LATENCY_MS_BUCKETS)
+def latency_seconds(name: str, doc: str, labels: tuple[str, ...] = ()) -> Histogram:
+    """A latency histogram `cxpulse_<name>_seconds`: observe seconds (time.perf_counter() differences, or
+    epoch-millisecond differences / 1000)."""
+    return Histogram(f"cxpulse_{name}_seconds", doc, ("service", *labels), buckets=LATENCY_BUCKETS)
 
 
 MESSAGES_IN = counter("messages_in", "Records consumed.", ("topic",))
 MESSAGES_OUT = counter("messages_out", "Records produced and acknowledged by the broker.", ("topic",))
 DEADLETTERS = counter("deadletters", "Records sent to the dead-letter topic.", ("reason",))
 PRODUCE_ERRORS = counter("produce_errors", "Records the broker did not acknowledge (fatal for the process).")
-PROCESSING_LATENCY = latency_ms("processing_latency", "Time to handle one consumed batch.")
-PIPELINE_LATENCY = latency_ms("pipeline_latency", "produced_time - origin_time of produced records.", ("topic",))
+PROCESSING_LATENCY = latency_seconds("processing_latency", "Time to handle one consumed batch.")
+PIPELINE_LATENCY = latency_seconds("pipeline_latency", "produced_time - origin_time of produced records.", ("topic",))
 BATCH_SIZE = Histogram("cxpulse_batch_size", "Records per consumed batch.", ("service",),
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
 CONSUMER_LAG = Gauge("cxpulse_consumer_lag", "High watermark minus committed position.",

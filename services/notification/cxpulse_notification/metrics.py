@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Gauge
 
 from cxpulse_core import metrics as core
-from cxpulse_core.metrics import counter, latency_ms
+from cxpulse_core.metrics import counter, latency_seconds
 
 SERVICE = "notification"
 
@@ -14,9 +14,9 @@ FAILED = counter("notifications_failed", "Deliveries given up and dead-lettered.
 RETRIED = counter("notifications_retried", "Attempts that failed and were scheduled again.", ("channel",))
 SKIPPED = counter("notifications_skipped", "Deliveries not attempted: deduplicated or rate_limited.",
                   ("channel", "outcome"))
-DELIVERY_LATENCY = latency_ms("notification_delivery_latency", "origin_time of the alert to its delivery.",
+DELIVERY_LATENCY = latency_seconds("notification_delivery_latency", "origin_time of the alert to its delivery.",
                               ("channel",))
-ATTEMPT_DURATION = latency_ms("notification_attempt_duration", "Duration of one delivery attempt.", ("channel",))
+ATTEMPT_DURATION = latency_seconds("notification_attempt_duration", "Duration of one delivery attempt.", ("channel",))
 PENDING = Gauge("cxpulse_notification_pending", "Deliveries started and not yet final.", ("service",))
 DEADLETTERS = core.DEADLETTERS  # cxpulse_deadletters{service="notification", reason=...}, as every service
 MESSAGES_IN = core.MESSAGES_IN

@@ -164,7 +164,7 @@ class NotificationService:
             log.exception("delivery attempt raised", extra={"alert_id": delivery.notice.alert_id})
             result = AttemptResult(False, True, error=f"{exc.__class__.__name__}: {exc}"[:300])
         metrics.ATTEMPT_DURATION.labels(metrics.SERVICE, delivery.target.channel).observe(
-            (time.perf_counter() - started) * 1000)
+            time.perf_counter() - started)
         self.results.put((delivery, result))
 
     def _collect(self, block_s: float = 0.0) -> None:
@@ -226,7 +226,7 @@ class NotificationService:
         if outcome == DELIVERED:
             metrics.SENT.labels(metrics.SERVICE, channel).inc()
             metrics.DELIVERY_LATENCY.labels(metrics.SERVICE, channel).observe(
-                time.time() * 1000 - delivery.notice.origin_time)
+                time.time() - delivery.notice.origin_time / 1000)
         elif outcome == FAILED:
             metrics.FAILED.labels(metrics.SERVICE, channel, reason).inc()
             log.warning("delivery failed, dead-lettered", extra=log_fields(delivery, result) | {"reason": reason})

@@ -114,7 +114,7 @@ class Routing:
                     self.health.fatal = str(exc)
                     asyncio.get_running_loop().create_task(self.app.crash(exc))
                     return
-                m.STEP_LATENCY.labels(S, role).observe(now_ms() - started)
+                m.STEP_LATENCY.labels(S, role).observe((now_ms() - started) / 1000)
         return agent
 
     async def _dead(self, reject: Reject, message: Any) -> None:
@@ -126,7 +126,7 @@ class Routing:
     async def _emit(self, topic: faust.TopicT, schema: str, record: dict[str, Any], output: str) -> None:
         record["produced_time"] = now_ms()
         await topic.send(key=record["contact_id"], value=Decoded(schema, record))
-        m.DECISION_LATENCY.labels(S, output).observe(max(0, record["produced_time"] - record["origin_time"]))
+        m.DECISION_LATENCY.labels(S, output).observe(max(0, record["produced_time"] - record["origin_time"]) / 1000)
 
     # -- handlers ------------------------------------------------------------------------------------------
     async def decide(self, contact_id: str, value: Decoded) -> Reject | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxpulse_core.metrics import counter, latency_ms
+from cxpulse_core.metrics import counter, latency_seconds
 
 SERVICE = "routing"
 
@@ -14,6 +14,8 @@ GUIDANCE = counter("routing_guidance", "Agent guidance produced, by the emotion 
 INPUTS = counter("routing_inputs", "Records consumed, by topic role and record type.", ("input", "schema"))
 DEADLETTERS = counter("routing_deadletters", "Records sent to the dead-letter topic, by reason.", ("reason",))
 RULE_RELOADS = counter("routing_rule_reloads", "Rules file reloads, by outcome (ok, invalid).", ("outcome",))
-DECISION_LATENCY = latency_ms("routing_decision_latency",
-                              "produced_time of an output - origin_time of the update that triggered it.", ("output",))
-STEP_LATENCY = latency_ms("routing_step_latency", "Time to handle one input record inside the service.", ("input",))
+DECISION_LATENCY = latency_seconds("routing_decision_latency",
+                                   "produced_time of an output - origin_time of the update that triggered it.",
+                                   ("output",))
+STEP_LATENCY = latency_seconds("routing_step_latency", "Time to handle one input record inside the service.",
+                               ("input",))
