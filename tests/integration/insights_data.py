@@ -85,6 +85,14 @@ def alert(contact: str, agent: str) -> tuple[str, str, dict[str, Any]]:
                                      "summary": f"Angry customer on {contact}"})
 
 
+def guidance(contact: str, agent: str, turn: int) -> tuple[str, str, dict[str, Any]]:
+    return (topics.GUIDANCE, "io.cxpulse.routing.AgentGuidance", {
+        "event_id": f"g-{contact}-{turn}", "contact_id": contact, "agent_id": agent, "turn": turn,
+        "utterance_id": f"u-{turn}", "emotion": "anger", "tone": ["acknowledge", "apologize"],
+        "phrases": [{"phrase_id": "apology-1", "text": "I'm sorry, let me fix that right now.", "intent": "apology",
+                     "similarity": 0.82}]} | _times(T0 + turn * 10_000 + 500))
+
+
 def churn(account: str, probability: float, reason: str) -> tuple[str, str, dict[str, Any]]:
     return (topics.CHURN_RISK, "io.cxpulse.churn.ChurnRisk", {
         "event_id": f"r-{account}", "account_id": account, "probability": probability,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 
 import pytest
-from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, send
+from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, guidance, send
 
+from cxpulse_core import topics
+from cxpulse_core.schemas import shipped_schemas
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.services import start_loop
@@ -70,3 +73,57 @@ def test_scores_ended_contacts_and_serves_the_views(kafka_settings, cx_runtime):
     assert escalations[0]["contact_id"] == "c-angry"
     billing = next(c for c in journey if c["stage"] == "billing" and c["channel"] == "voice")
     assert billing["contacts"] == 2 and billing["dropped"] == 1  # the angry customer went from -0.4 to -0.9
+
+
+def post(base: str, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, cx_runtime):
+    records = [*contact_records("c-angry", "agent-b", ANGRY), guidance("c-angry", "agent-b", 2),
+               escalation("c-angry", "agent-b"), churn("acct-c-angry", 0.86, "4 contacts in 7 days")]
+    send(kafka_settings, cx_runtime, records)
+    settings = InsightsSettings(web_host="127.0.0.1", web_port=0)
+    insights = build(settings, cx_runtime)
+    web = insights.web(settings, kafka_settings).start()
+    base = f"http://127.0.0.1:{web.port}"
+    try:
+        with start_loop(kafka_settings, insights.config, insights.handler):
+            detail = wait_for(lambda: (d := _maybe(base, "/api/contacts/c-angry")) and d["quality"] and d["churn"]
+                              and d["escalations"] and d["guidance"] and len(d["turns"]) == len(ANGRY) and d)
+            status, correction = post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 3,
+                                                                 "label": "neutral"})
+            assert status == 201, correction
+            assert post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 99, "label": "neutral"})[0] == 404
+            assert post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 3, "label": "angry"})[0] == 400
+            after = api(base, "/api/contacts/c-angry")
+    finally:
+        web.stop()
+    assert detail["status"] == "ended" and detail["turns"][2]["text"] == "This is ridiculous."
+    assert detail["turns"][1]["guidance"][0]["phrases"] == ["I'm sorry, let me fix that right now."]
+    assert detail["turns"][2]["escalations"][0]["target_queue"] == "retention"
+    assert {c["name"] for c in detail["quality"]["criteria"]} >= {"trajectory", "escalation_handling"}
+    assert detail["churn"]["reasons"] == ["4 contacts in 7 days"]
+    [message] = consume(kafka_settings, cx_runtime.topic(topics.FEEDBACK_LABELS), 1, timeout_s=30)
+    decoded = SingleObjectSerde().decode(message.value())
+    assert message.key() == b"c-angry" and decoded.schema == "io.cxpulse.feedback.LabelCorrection"
+    stored = decoded.value
+    assert stored == correction and stored["text"] == "This is ridiculous." and stored["turn"] == 3
+    assert (stored["model_label"], stored["corrected_label"], stored["model_version"]) == ("negative", "neutral",
+                                                                                           "test")
+    assert stored["corrected_by"] and stored["event_time"] >= stored["utterance_time"]
+    assert shipped_schemas()["io.cxpulse.feedback.LabelCorrection"].name == decoded.schema
+    assert after["turns"][2]["corrections"][0]["event_id"] == stored["event_id"]
+
+
+def _maybe(base: str, path: str):
+    try:
+        return api(base, path)
+    except urllib.error.HTTPError:
+        return None

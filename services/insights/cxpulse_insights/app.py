@@ -1,5 +1,5 @@
 """Wiring of the insights service: the shared stream loop (main thread; core's ops endpoint /metrics /healthz
-/readyz on CXPULSE_HTTP_PORT) reads the five input topics into the in-memory views and writes quality scores
+/readyz on CXPULSE_HTTP_PORT) reads the six input topics into the in-memory views and writes quality scores
 and agent figures; the dashboard and API (web.py) run beside it on INSIGHTS_WEB_PORT."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from cxpulse_core.runner import run_stream_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
+from .corrections import CorrectionSink
 from .handler import InsightsHandler, OutputTopics
 from .metrics import SERVICE
 from .settings import InsightsSettings
@@ -31,8 +32,12 @@ class Insights:
     handler: InsightsHandler
     state: InsightsState
 
-    def web(self, settings: InsightsSettings) -> WebServer:
-        return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s)
+    feedback_topic: str
+
+    def web(self, settings: InsightsSettings, kafka: KafkaSettings | None = None) -> WebServer:
+        """The dashboard; with `kafka`, supervisors' label corrections are produced to cx.feedback.labels."""
+        sink = None if kafka is None else CorrectionSink(kafka, self.feedback_topic, make_serde())
+        return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s, sink)
 
 
 def written_boundary(kafka: KafkaSettings, topic: str) -> dict[tuple[str, int], int]:
@@ -60,7 +65,7 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
     twice; None only in tests that start on fresh topics."""
     name = runtime.topic
     inputs = [name(t) for t in (settings.contacts_topic, settings.utterances_topic, settings.escalations_topic,
-                                settings.alerts_topic, settings.churn_topic)]
+                                settings.alerts_topic, settings.churn_topic, settings.guidance_topic)]
     # Every replica needs every partition (the dashboard shows everything), hence a group of its own; a fresh
     # one per start reads from the earliest record, which rebuilds the in-memory views.
     group = settings.group_id
@@ -77,14 +82,15 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
     if kafka is not None and settings.produce_outputs and settings.replay_on_start:
         boundary = written_boundary(kafka, name(settings.progress_topic))
         log.info("outputs written up to", extra={"partitions": len(boundary)})
-    return Insights(config, InsightsHandler(state, make_serde(), outputs, boundary), state)
+    return Insights(config, InsightsHandler(state, make_serde(), outputs, boundary), state,
+                    name(settings.feedback_topic))
 
 
 def run() -> int:
     kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
     configure_logging(SERVICE, runtime.log_level)
     insights = build(settings, runtime, kafka)
-    web = insights.web(settings).start()
+    web = insights.web(settings, kafka).start()
     try:
         return run_stream_service(insights.config, insights.handler, kafka, runtime)
     finally:

@@ -28,6 +28,7 @@ UTTERANCE = "io.cxpulse.sentiment.UtteranceSentiment"
 ESCALATION = "io.cxpulse.routing.Escalation"
 ALERT = "io.cxpulse.routing.SupervisorAlert"
 CHURN = "io.cxpulse.churn.ChurnRisk"
+GUIDANCE = "io.cxpulse.routing.AgentGuidance"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class InsightsHandler:
             return self._summary(record)
         handlers = {UPDATE: self.state.on_update, UTTERANCE: self.state.on_utterance,
                     ESCALATION: self.state.on_escalation, ALERT: self.state.on_alert,
-                    CHURN: lambda r: self.state.on_churn(r["account_id"], r)}
+                    CHURN: lambda r: self.state.on_churn(r["account_id"], r), GUIDANCE: self.state.on_guidance}
         if decoded.schema not in handlers:
             return Reject("unexpected_schema", f"{decoded.schema} is not an input of insights")
         if handlers[decoded.schema](record) is True:  # a turn or escalation of an already ended contact

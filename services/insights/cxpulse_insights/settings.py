@@ -27,6 +27,8 @@ class InsightsSettings(BaseSettings):
     escalations_topic: str = topics.ESCALATIONS
     alerts_topic: str = topics.ALERTS
     churn_topic: str = topics.CHURN_RISK
+    guidance_topic: str = topics.GUIDANCE
+    feedback_topic: str = topics.FEEDBACK_LABELS  # supervisors' label corrections (written by the dashboard)
     quality_topic: str = QUALITY_TOPIC
     agents_topic: str = AGENTS_TOPIC
     progress_topic: str = PROGRESS_TOPIC  # input offsets whose outputs are written (restart without duplicates)
@@ -48,3 +50,6 @@ class InsightsSettings(BaseSettings):
     # A contact in progress without any record for this long (it never ended) leaves the live views.
     contact_ttl_s: float = Field(4 * 3600.0, gt=0)
     max_accounts: int = Field(500_000, ge=1)  # churn risks kept for the at-risk list (least recently updated go)
+    max_detail_contacts: int = Field(5_000, ge=1)  # contacts (live or ended) whose transcript the drill-down shows
+    timeline_points: int = Field(40, ge=2)  # turns per live timeline sent to the dashboard
+    trends_max_keys: int = Field(2_000, ge=1)  # (queue, channel, agent) keys per trend bucket; the rest is "other"

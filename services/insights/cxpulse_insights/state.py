@@ -13,10 +13,13 @@ from typing import Any
 
 from . import records
 from .coaching import AgentFigures, Coaching, ContactOutcome
+from .detail import ContactLog
 from .journey import Journey, stage_outcomes
 from .quality import STRETCH_LIMIT, ContactFacts, Turn, outlier, robust_z, scorecard
 from .settings import InsightsSettings
+from .trends import WINDOWS, Trends
 
+BANDS = ("low", "medium", "high", "critical")  # churn-scoring's bands, in order
 Listener = Callable[[str], None]  # called with a view name: contacts, escalations, quality, agents, ...
 
 
@@ -50,6 +53,10 @@ class InsightsState:
         self._ended: OrderedDict[str, Ended] = OrderedDict()
         self._churn: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.coaching, self.journey = Coaching(), Journey()
+        self.details = ContactLog(settings.max_detail_contacts, settings.max_turns_per_contact)
+        self.trends = Trends(settings.trends_max_keys)
+        # account -> queue, agent, channel of its latest contact
+        self._accounts: OrderedDict[str, tuple[str | None, str | None, str | None]] = OrderedDict()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -76,17 +83,22 @@ class InsightsState:
         """Buffers a scored turn until its contact ends; True when the contact already ended (rescore it)."""
         turn = Turn(u["turn"], u["speaker"], u["text"], u["label"], u["score"], u["event_time"], u.get("journey_stage"))
         with self._lock:
+            if self.details.utterance(u) and u["speaker"] == "customer":  # new turns only: replays count once
+                self.trends.add(u["event_time"], u.get("queue"), u.get("channel"), u.get("agent_id"), u["score"],
+                                u["label"] == "negative")
+            self._remember_account(u)
             ended = self._ended.get(u["contact_id"])
             if ended is not None:
                 ended.turns[turn.turn] = turn
-                return True
-            turns = self._turns.setdefault(u["contact_id"], {})
-            self._turns.move_to_end(u["contact_id"])
-            self._touch(u["contact_id"])
-            if len(turns) < self.s.max_turns_per_contact:
-                turns[turn.turn] = turn  # keyed by turn: a redelivered utterance replaces itself
-            _trim(self._turns, self.s.max_open_contacts)
-        return False
+            else:
+                turns = self._turns.setdefault(u["contact_id"], {})
+                self._turns.move_to_end(u["contact_id"])
+                self._touch(u["contact_id"])
+                if len(turns) < self.s.max_turns_per_contact:
+                    turns[turn.turn] = turn  # keyed by turn: a redelivered utterance replaces itself
+                _trim(self._turns, self.s.max_open_contacts)
+        self._notify("trends", "contacts")  # an agent turn moves the live timeline too
+        return ended is not None
 
     def on_escalation(self, e: dict[str, Any]) -> bool:
         """Notes the customer's score at the escalation; True when the contact already ended (rescore it)."""
@@ -96,6 +108,7 @@ class InsightsState:
             evidence = [t["score"] for t in e.get("evidence") or []]
             score = min(evidence) if evidence else live if live is not None else 0.0
             ended = self._ended.get(cid)
+            self.details.escalation(e)
             if ended is None:
                 self._escalated[cid] = score
                 _trim(self._escalated, self.s.max_open_contacts)
@@ -113,6 +126,7 @@ class InsightsState:
                                        "summary", "event_time")}
         with self._lock:
             self._alerts.appendleft(alert)
+            self.details.alert(a)
             row = self._active.get(a["contact_id"])
             if row is None and a["contact_id"] not in self._ended:
                 # Read before the contact's first update (topics are read in parallel): its row starts here.
@@ -125,6 +139,22 @@ class InsightsState:
             if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
                 row["alerts"].append(alert)
         self._notify("contacts", "alerts")
+
+    def on_guidance(self, g: dict[str, Any]) -> None:
+        with self._lock:
+            self.details.guidance(g)
+        self._notify("contacts")
+
+    def record_correction(self, correction: dict[str, Any]) -> None:
+        with self._lock:
+            self.details.corrected(correction)
+
+    def _remember_account(self, record: dict[str, Any]) -> None:
+        """The queue, agent and channel of an account's latest contact: what the churn bands filter by."""
+        if account := record.get("account_id"):
+            self._accounts.pop(account, None)
+            self._accounts[account] = (record.get("queue"), record.get("agent_id"), record.get("channel"))
+            _trim(self._accounts, self.s.max_contacts_remembered)
 
     def on_churn(self, account_id: str, risk: dict[str, Any] | None) -> None:
         with self._lock:
@@ -186,7 +216,8 @@ class InsightsState:
     def sizes(self) -> dict[str, int]:
         with self._lock:
             return {"active": len(self._active), "turns": len(self._turns), "escalated": len(self._escalated),
-                    "ended": len(self._ended), "accounts": len(self._churn)}
+                    "ended": len(self._ended), "accounts": len(self._churn), "details": len(self.details),
+                    "account_context": len(self._accounts)}
 
     def rescore(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
         """Scores an ended contact again after a turn or an escalation arrived late (inputs come on several
@@ -215,6 +246,7 @@ class InsightsState:
         record = records.quality_record(summary, card, z, flag, reasons, version=(len(turns), card.escalated))
         self._quality.pop(cid, None)
         self._quality[cid] = record
+        self.details.ended(summary, record)
         _trim(self._quality, self.s.max_recent)
         figures = None
         if agent := summary.get("agent_id"):
@@ -230,9 +262,47 @@ class InsightsState:
 
     # -- views (copies, safe to serialize outside the lock) ---------------------------------------------------
     def active_contacts(self) -> list[dict[str, Any]]:
+        points = self.s.timeline_points
         with self._lock:
-            rows = [dict(r, alerts=list(r["alerts"])) for r in reversed(self._active.values())]
+            rows = [dict(r, alerts=list(r["alerts"]), series=self.details.series(r["contact_id"], points))
+                    for r in reversed(self._active.values())]
         return rows
+
+    def contact(self, cid: str) -> dict[str, Any] | None:
+        """The drill-down of a live or ended contact, with its account's churn risk; None when unknown."""
+        with self._lock:
+            detail = self.details.get(cid)
+            if detail is None:
+                return None
+            churn = self._churn.get(detail.context.get("account_id") or "")
+            return self.details.view(cid, cid in self._active, dict(churn) if churn else None)
+
+    def turn(self, cid: str, turn: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(context, turn) of one scored turn, as the drill-down shows it; None when unknown."""
+        with self._lock:
+            detail = self.details.get(cid)
+            if detail is None or turn not in detail.turns:
+                return None
+            return dict(detail.context), dict(detail.turns[turn])
+
+    def trend(self, window: str, queue: str | None = None, agent: str | None = None,
+              channel: str | None = None) -> dict[str, Any]:
+        if window not in WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(WINDOWS)}")
+        with self._lock:
+            series = self.trends.series(window, queue, agent, channel)
+            bands: dict[str, int] = dict.fromkeys(BANDS, 0)
+            for account, risk in self._churn.items():
+                q, a, c = self._accounts.get(account, (None, None, None))
+                if (queue and q != queue) or (agent and a != agent) or (channel and c != channel):
+                    continue
+                bands[risk["band"]] = bands.get(risk["band"], 0) + 1
+        return series | {"churn_bands": bands}
+
+    def trends_changed(self) -> dict[str, Any]:
+        """The SSE body of a trends change: only the newest event time (the page fetches what it shows)."""
+        with self._lock:
+            return {"now": self.trends.now}
 
     def quality(self, review_only: bool = False) -> list[dict[str, Any]]:
         with self._lock:

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from . import metrics as m
+from .corrections import CorrectionError, CorrectionSink, correction_record
 from .openapi import SPEC
 from .records import figures_dict
 from .state import InsightsState
@@ -30,15 +31,48 @@ def views(state: InsightsState) -> dict[str, Callable[[], Any]]:
         "agents": lambda: [figures_dict(f) for f in state.agents()],
         "journey": state.journey_heatmap,
         "accounts": state.at_risk,
+        "trends": state.trends_changed,
     }
 
 
-def make_app(state: InsightsState, coalesce_s: float = 0.2) -> web.Application:
+FILTERS = ("queue", "agent", "channel")  # every list view can be narrowed by these query parameters
+FIELD = {"queue": "queue", "agent": "agent_id", "channel": "channel"}
+
+
+def _filter(request: web.Request) -> dict[str, str]:
+    return {k: v for k in FILTERS if (v := request.query.get(k))}
+
+
+def _narrow(rows: Any, wanted: dict[str, str]) -> Any:
+    if not wanted or not isinstance(rows, list):
+        return rows
+    return [r for r in rows if all(r.get(FIELD[k], r.get(k)) == v for k, v in wanted.items()
+                                   if FIELD[k] in r or k in r)]
+
+
+def user_of(request: web.Request) -> str:
+    """The authenticated user, as the auth middleware left it on the request."""
+    return str(request.get("user") or "anonymous")
+
+
+def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: CorrectionSink | None = None
+             ) -> web.Application:
     app = web.Application()
     view = views(state)
     clients: set[asyncio.Queue[str]] = set()
+    # Each changed view is serialized once per version, however many dashboards are open.
+    versions: dict[str, int] = dict.fromkeys(view, 0)
+    encoded: dict[str, tuple[int, bytes]] = {}
+
+    def event_bytes(name: str) -> bytes:
+        cached = encoded.get(name)
+        if cached is None or cached[0] != versions[name]:
+            version = versions[name]
+            cached = encoded[name] = (version, f"event: {name}\ndata: {json.dumps(view[name]())}\n\n".encode())
+        return cached[1]
 
     def changed(name: str) -> None:  # runs on the event loop
+        versions[name] += 1
         for queue in clients:
             queue.put_nowait(name)
 
@@ -48,9 +82,45 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2) -> web.Application:
         state.subscribe(lambda name: loop.call_soon_threadsafe(changed, name))
 
     def json_of(name: str) -> Callable[[web.Request], Any]:
-        async def handler(_: web.Request) -> web.Response:
-            return web.json_response(view[name]())
+        async def handler(request: web.Request) -> web.Response:
+            return web.json_response(_narrow(view[name](), _filter(request)))
         return handler
+
+    async def contact(request: web.Request) -> web.Response:
+        body = state.contact(request.match_info["contact_id"])
+        if body is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "unknown contact"}), content_type="application/json")
+        return web.json_response(body)
+
+    async def trends(request: web.Request) -> web.Response:
+        try:
+            body = state.trend(request.query.get("window", "hour"), **_filter(request))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=json.dumps({"error": str(exc)}), content_type="application/json") from None
+        return web.json_response(body)
+
+    async def correct(request: web.Request) -> web.Response:
+        def fail(message: str, status: int = 400) -> web.Response:
+            return web.json_response({"error": message}, status=status)
+        if corrections is None:
+            return fail("corrections are not configured (no Kafka)", 503)
+        try:
+            body = await request.json()
+            cid, number, label = str(body["contact_id"]), int(body["turn"]), str(body["label"])
+        except (ValueError, KeyError, TypeError):
+            return fail('expected JSON {"contact_id": str, "turn": int, "label": negative|neutral|positive}')
+        found = state.turn(cid, number)
+        if found is None:
+            return fail(f"no turn {number} of contact {cid}", 404)
+        try:
+            record = correction_record(*found, label, user_of(request))
+            await corrections.send(record)
+        except CorrectionError as exc:
+            return fail(str(exc), exc.status)
+        except (RuntimeError, TimeoutError) as exc:
+            return fail(str(exc), 503)
+        state.record_correction(record)
+        return web.json_response(record, status=201)
 
     async def quality(request: web.Request) -> web.Response:
         return web.json_response(state.quality(review_only=request.query.get("review") == "true"))
@@ -73,7 +143,7 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2) -> web.Application:
                 while not queue.empty():
                     names.add(queue.get_nowait())
                 for name in sorted(names):
-                    await _send(response, name, view[name]())
+                    await response.write(event_bytes(name))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -93,10 +163,13 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2) -> web.Application:
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/quality", quality)
+    app.router.add_get("/api/trends", trends)
+    app.router.add_post("/api/corrections", correct)
     for name, path in (("contacts", "/api/contacts/active"), ("alerts", "/api/alerts"),
                        ("escalations", "/api/escalations"), ("agents", "/api/agents"),
                        ("journey", "/api/journey"), ("accounts", "/api/accounts/at-risk")):
         app.router.add_get(path, json_of(name))
+    app.router.add_get("/api/contacts/{contact_id}", contact)  # after /api/contacts/active
     return app
 
 
@@ -107,8 +180,10 @@ async def _send(response: web.StreamResponse, event: str, data: Any) -> None:
 class WebServer:
     """Runs the app in a daemon thread; `port` is the bound port (useful with port 0)."""
 
-    def __init__(self, state: InsightsState, host: str, port: int, coalesce_s: float = 0.2) -> None:
-        self.app = make_app(state, coalesce_s)
+    def __init__(self, state: InsightsState, host: str, port: int, coalesce_s: float = 0.2,
+                 corrections: CorrectionSink | None = None) -> None:
+        self.corrections = corrections
+        self.app = make_app(state, coalesce_s, corrections)
         self.host, self.port = host, port
         self._loop = asyncio.new_event_loop()
         self._runner = web.AppRunner(self.app, shutdown_timeout=1)
@@ -138,3 +213,5 @@ class WebServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+        if self.corrections is not None:
+            self.corrections.close()

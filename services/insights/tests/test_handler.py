@@ -122,7 +122,7 @@ def test_churn_risk_at_or_above_the_threshold_and_tombstones(handler):
 def test_bad_input_is_rejected(handler):
     [result] = handler.handle([Incoming(FakeMessage("contacts", b"not avro"), None)])
     assert result.reason == "decode_error"
-    example = json.loads((schema_dir() / "examples" / "cx.agent.guidance.jsonl").read_text().splitlines()[0])
+    example = json.loads((schema_dir() / "examples" / "cx.notifications.log.jsonl").read_text().splitlines()[0])
     [result] = handler.handle([rec("alerts", example["value"], example["schema"])])
     assert result.reason == "unexpected_schema"
 

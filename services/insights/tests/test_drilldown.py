@@ -1,0 +1,168 @@
+"""The drill-down (transcript turn by turn with guidance, alerts, escalations, quality and churn), live timelines,
+trends and their bounds; pure state, plus the endpoints on a real socket (loopback, no broker)."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from insights_builders import T0, summary, update, utterance
+
+from cxpulse_insights.detail import ContactLog
+from cxpulse_insights.settings import InsightsSettings
+from cxpulse_insights.state import InsightsState
+from cxpulse_insights.trends import MINUTE, Trends
+from cxpulse_insights.web import WebServer
+
+
+def guidance(contact: str, turn: int) -> dict:
+    return {"event_id": f"g-{contact}-{turn}", "contact_id": contact, "agent_id": "agent-1", "turn": turn,
+            "utterance_id": f"u-{turn}", "emotion": "anger", "tone": ["acknowledge", "apologize"],
+            "phrases": [{"phrase_id": "p1", "text": "I'm sorry about that.", "intent": "apology", "similarity": 0.8}],
+            "event_time": T0, "origin_time": T0, "produced_time": T0}
+
+
+def alert(contact: str, turn: int | None) -> dict:
+    return {"event_id": f"a-{contact}", "alert_id": f"a-{contact}", "contact_id": contact, "account_id": "acct-1",
+            "agent_id": "agent-1", "queue": "billing", "channel": "voice", "journey_stage": "billing",
+            "rule": "anger_spike", "reason": "anger 0.8", "severity": "critical", "summary": "Angry customer",
+            "evidence": [] if turn is None else [{"turn": turn, "utterance_id": f"u-{turn}", "score": -0.8,
+                                                  "emotions": {}}], "event_time": T0 + 30_000}
+
+
+def escalation(contact: str, turn: int) -> dict:
+    return alert(contact, turn) | {"event_id": f"x-{contact}", "rule": "sustained_negative",
+                                   "target_queue": "retention", "priority": 1, "reason": "negative for 2 turns"}
+
+
+def conversation(state: InsightsState, contact: str = "c-1") -> None:
+    for n, (who, score) in enumerate([("agent", 0.5), ("customer", -0.5), ("agent", 0.2), ("customer", -0.8)], 1):
+        state.on_utterance(utterance(contact, n, who, score, text=f"turn {n} text"))
+        if who == "customer":
+            state.on_update(update(contact, n, score))
+    state.on_guidance(guidance(contact, 2))
+    state.on_alert(alert(contact, 4))
+    state.on_escalation(escalation(contact, 4))
+
+
+def test_drilldown_of_a_live_then_ended_contact():
+    state = InsightsState(InsightsSettings())
+    conversation(state)
+    state.on_churn("acct-1", {"account_id": "acct-1", "probability": 0.7, "band": "high", "contacts_seen": 2,
+                              "last_contact_id": "c-1", "as_of_time": T0, "reasons": [{"text": "asked to cancel"}]})
+    live = state.contact("c-1")
+    assert live["status"] == "live" and [t["turn"] for t in live["turns"]] == [1, 2, 3, 4]
+    second, fourth = live["turns"][1], live["turns"][3]
+    assert second["text"] == "turn 2 text" and second["label"] == "negative" and second["score"] == -0.5
+    assert second["emotions"] == [{"name": "anger", "score": 0.5}] and second["model_version"] == "test"
+    assert second["guidance"][0]["tone"] == ["acknowledge", "apologize"]
+    assert second["guidance"][0]["phrases"] == ["I'm sorry about that."]
+    assert fourth["alerts"][0]["rule"] == "anger_spike" and fourth["escalations"][0]["target_queue"] == "retention"
+    assert live["churn"]["reasons"] == ["asked to cancel"] and live["quality"] is None
+    state.on_summary(summary("c-1", negative=2, start=-0.5, end=-0.8))
+    ended = state.contact("c-1")
+    assert ended["status"] == "ended" and ended["quality"]["score"] > 0
+    assert {c["name"] for c in ended["quality"]["criteria"]} >= {"trajectory", "de_escalation"}
+    assert all(c["detail"] for c in ended["quality"]["criteria"])
+    assert state.contact("nobody") is None
+
+
+def test_live_rows_carry_a_timeline_with_markers():
+    state = InsightsState(InsightsSettings())
+    conversation(state)
+    [row] = state.active_contacts()
+    assert row["series"]["customer"] == [[2, -0.5], [4, -0.8]] and row["series"]["agent"] == [[1, 0.5], [3, 0.2]]
+    assert {(m["kind"], m["turn"]) for m in row["series"]["markers"]} == {("alert", 4), ("escalation", 4)}
+
+
+def test_details_are_bounded():
+    log = ContactLog(max_contacts=3, max_turns=5, max_events=2)
+    for c in range(10):
+        for n in range(1, 9):
+            log.utterance(utterance(f"c-{c}", n, "customer", -0.1))
+        for turn in range(4):
+            log.alert(alert(f"c-{c}", turn) | {"alert_id": f"a-{c}-{turn}"})
+    assert len(log) == 3 and log.get("c-0") is None
+    kept = log.get("c-9")
+    assert sorted(kept.turns) == [1, 2, 3, 4, 5] and len(kept.alerts) == 2
+    assert len(log.series("c-9", 3)["customer"]) == 3
+
+
+def test_a_redelivered_turn_counts_once_in_trends():
+    state = InsightsState(InsightsSettings())
+    for _ in range(2):
+        state.on_utterance(utterance("c-1", 2, "customer", -0.6))
+    points = state.trend("hour")["queue"]["billing"]
+    assert points == [[T0 + 20_000 - (T0 + 20_000) % MINUTE, -0.6, 1.0, 1]]
+
+
+def test_trends_per_queue_and_channel_with_filters_and_windows():
+    trends = Trends()
+    trends.add(T0, "billing", "voice", "a1", -0.6, True)
+    trends.add(T0 + 1000, "billing", "chat", "a2", 0.4, False)
+    trends.add(T0 + 5 * MINUTE, "tech", "voice", "a1", 0.2, False)
+    hour = trends.series("hour")
+    assert [p[1:] for p in hour["queue"]["billing"]] == [[-0.1, 0.5, 2]]
+    assert set(hour["channel"]) == {"voice", "chat"} and len(hour["channel"]["voice"]) == 2
+    assert set(trends.series("hour", agent="a2")["queue"]) == {"billing"}
+    assert trends.series("hour", channel="chat", queue="tech")["queue"] == {}
+    trends.add(T0 + 2 * 60 * MINUTE, "tech", "voice", "a1", 0.0, False)  # two hours later: the hour moved on
+    assert set(trends.series("hour")["queue"]) == {"tech"} and len(trends.series("hour")["queue"]["tech"]) == 1
+    assert set(trends.series("day")["queue"]) == {"billing", "tech"}
+    trends.add(T0 + 26 * 60 * MINUTE, "tech", "voice", "a1", 0.0, False)
+    assert set(trends.series("day")["queue"]) == {"tech"}
+    assert len(trends._buckets["hour"]) <= 60 and len(trends._buckets["day"]) <= 96
+
+
+def test_trend_keys_per_bucket_are_bounded():
+    trends = Trends(max_keys=3)
+    for a in range(10):
+        trends.add(T0, "q", "voice", f"agent-{a}", 0.0, False)
+    [bucket] = trends._buckets["hour"].values()
+    assert len(bucket) == 4 and bucket[("other", "other", "other")][0] == 7
+
+
+def test_churn_bands_follow_the_filter():
+    state = InsightsState(InsightsSettings())
+    state.on_utterance(utterance("c-1", 1, "customer", -0.6, agent="agent-1"))
+    for account, band in (("acct-1", "high"), ("acct-2", "low")):
+        state.on_churn(account, {"account_id": account, "probability": 0.6, "band": band, "contacts_seen": 1,
+                                 "last_contact_id": None, "as_of_time": T0, "reasons": []})
+    assert state.trend("day")["churn_bands"] == {"low": 1, "medium": 0, "high": 1, "critical": 0}
+    assert state.trend("day", agent="agent-1")["churn_bands"] == {"low": 0, "medium": 0, "high": 1, "critical": 0}
+    with pytest.raises(ValueError):
+        state.trend("week")
+
+
+@pytest.fixture
+def served():
+    state = InsightsState(InsightsSettings())
+    server = WebServer(state, "127.0.0.1", 0, coalesce_s=0.05).start()
+    yield state, f"http://127.0.0.1:{server.port}"
+    server.stop()
+
+
+def fetch(url: str, data: bytes | None = None) -> tuple[int, object]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_endpoints(served):
+    state, base = served
+    conversation(state)
+    state.on_update(update("c-2", 1, 0.1, agent="agent-2"))
+    status, body = fetch(base + "/api/contacts/c-1")
+    assert status == 200 and len(body["turns"]) == 4 and body["turns"][3]["alerts"]
+    assert fetch(base + "/api/contacts/nobody")[0] == 404
+    assert [r["contact_id"] for r in fetch(base + "/api/contacts/active?agent=agent-2")[1]] == ["c-2"]
+    assert len(fetch(base + "/api/contacts/active?queue=billing")[1]) == 2
+    assert fetch(base + "/api/contacts/active?channel=chat")[1] == []
+    status, body = fetch(base + "/api/trends?window=day&queue=billing")
+    assert status == 200 and body["window"] == "day" and "billing" in body["queue"]
+    assert fetch(base + "/api/trends?window=year")[0] == 400
+    # Without Kafka the dashboard still works; corrections say why they cannot be stored.
+    correction = json.dumps({"contact_id": "c-1", "turn": 2, "label": "neutral"}).encode()
+    assert fetch(base + "/api/corrections", correction)[0] == 503
