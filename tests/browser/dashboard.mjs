@@ -1,8 +1,12 @@
-// Drives Debian's chromium through the supervisor dashboard for test_dashboard.py, in two phases:
+// Drives Debian's chromium through the supervisor dashboard for test_dashboard.py, in phases:
 //   node dashboard.mjs BASE_URL OUT_DIR
 // 1. load the page, wait for the data of the first pipeline run, screenshot, print {"step":"loaded",...};
 // 2. read "go" on stdin (the test has produced new events), wait for them to appear without a reload,
-//    screenshot, print {"step":"updated",...}. Any failure prints {"step":"error",...} and exits 1.
+//    screenshot, print {"step":"updated",...};
+// 3. read "more" (new turns of a live contact): its timeline moves, print {"step":"timeline",...};
+// 4. open a contact's drill-down, correct a turn's label in the page, print {"step":"corrected",...};
+// 5. filter by agent, reload the shared URL, switch the trends to the last day, print {"step":"filtered",...}.
+// Screenshots of every view go to OUT_DIR. Any failure prints {"step":"error",...} and exits 1.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,7 +74,74 @@ try {
     agents: await page.locator("#agents tbody tr").count(),
   };
   await page.screenshot({ path: join(outDir, "2-updated.png"), fullPage: true });
-  say("updated", { ...updated, outside, errors });
+  say("updated", updated);
+
+  // 3. The live timeline of c-new moves when its next turns arrive.
+  const spark = '#contacts tr[data-contact="c-new"] svg.spark';
+  const before = Number(await page.locator(spark).getAttribute("data-last-turn"));
+  const pointsBefore = Number(await page.locator(spark).getAttribute("data-points"));
+  if ((await nextLine()) !== "more") throw new Error("expected more on stdin");
+  await page.waitForFunction(([selector, turn]) => Number(document.querySelector(selector)?.dataset.lastTurn) > turn,
+                             [spark, before], { timeout: TIMEOUT });
+  await visible(`${spark} .m-alert`);
+  await visible(`${spark} .m-esc`);
+  const timeline = { before, after: Number(await page.locator(spark).getAttribute("data-last-turn")), pointsBefore,
+                     pointsAfter: Number(await page.locator(spark).getAttribute("data-points")),
+                     noReload: await page.evaluate(() => window.cxpulseNoReload === true) };
+  await page.locator("#contacts").screenshot({ path: join(outDir, "3-timelines.png") });
+  say("timeline", timeline);
+
+  // 4. Drill-down of the ended, escalated contact (from the escalation feed), then a correction in the page.
+  await page.locator('#escalations li[data-contact="c-angry"]').first().click();
+  await page.waitForFunction(() => document.querySelectorAll("#transcript li.turn").length >= 6, null,
+                             { timeout: TIMEOUT });
+  await visible('#transcript li[data-turn="2"] .guidance');
+  const turn3 = page.locator('#transcript li[data-turn="3"]');
+  const drilled = {
+    url: page.url(), status: await page.locator("#drill").getAttribute("data-status"),
+    turns: await page.locator("#transcript li.turn").count(), turn3: await turn3.innerText(),
+    guidance: await text('#transcript li[data-turn="2"] .guidance'), quality: await text("#drill-quality"),
+    churn: await text("#drill-churn"),
+  };
+  await page.locator("#drill").screenshot({ path: join(outDir, "4-drilldown.png") });
+  await turn3.locator("select.correct-label").selectOption("neutral");
+  await turn3.locator("button.correct").click();
+  await visible('#transcript li[data-turn="3"] .correct-result.ok');
+  await visible('#transcript li[data-turn="3"] .corrected');
+  drilled.saved = await text('#transcript li[data-turn="3"] .correct-result');
+  drilled.corrected = await text('#transcript li[data-turn="3"] .corrected');
+  await page.locator('#transcript li[data-turn="3"]').screenshot({ path: join(outDir, "5-corrected.png") });
+  say("corrected", drilled);
+
+  // 5. Filters: by agent, kept in the URL; the shared URL opens filtered; trends over the last day.
+  await page.locator("#drill-close").click();
+  await page.locator("#filter-agent").selectOption("agent-c");
+  await page.waitForFunction(() => location.search.includes("agent=agent-c"), null, { timeout: TIMEOUT });
+  const shared = page.url();
+  await page.goto(shared, { waitUntil: "load" });
+  await page.waitForFunction(() => document.querySelector("#status").textContent === "live", null,
+                             { timeout: TIMEOUT });
+  await visible('#agents tr[data-agent="agent-c"]');
+  await page.locator("#trend-window").selectOption("day");
+  await page.waitForFunction(() => location.search.includes("window=day"), null, { timeout: TIMEOUT });
+  await visible('[data-chart="sentiment-queue"] g.series[data-series="billing"]');
+  await page.locator('[data-chart="churn-bands"] rect[data-band="critical"]').waitFor({ state: "attached",
+                                                                                     timeout: TIMEOUT });
+  const filtered = {
+    url: shared, select: await page.locator("#filter-agent").inputValue(),
+    agents: await page.locator("#agents tbody tr").allInnerTexts(),
+    liveRows: await page.locator("#contacts tbody tr").count(),
+    escalations: await page.locator("#escalations li").count(),
+    criticalAccounts: Number(await page.locator('[data-chart="churn-bands"] rect[data-band="critical"]')
+      .getAttribute("data-count")),
+    trendRange: await text("#trends-range"),
+  };
+  await page.screenshot({ path: join(outDir, "6-filtered.png"), fullPage: true });
+  await page.locator("#filter-clear").click();
+  await visible('#contacts tr[data-contact="c-new"]');
+  await page.waitForFunction(() => Number(document.body.dataset.trendsLoaded) >= 1, null, { timeout: TIMEOUT });
+  await page.locator("#trends").screenshot({ path: join(outDir, "7-trends.png") });
+  say("filtered", { ...filtered, outside, errors });
 } catch (error) {
   say("error", { message: String(error), outside, errors });
   process.exitCode = 1;

@@ -13,8 +13,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, send
+from insights_data import ANGRY, CALM, alert, churn, contact_records, escalation, guidance, send
 
+from cxpulse_core import topics
+from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
 from cxpulse_insights.settings import InsightsSettings
@@ -74,17 +77,20 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
     if missing := _missing():
         pytest.skip(f"browser test needs chromium and playwright-core: {missing}")
     live = contact_records("c-live", "agent-a", [*ANGRY[:3], *ANGRY[4:], CALM[-1]])
-    first = [escalation("c-angry", "agent-b"), *contact_records("c-calm", "agent-a", CALM),
+    first = [escalation("c-angry", "agent-b"), guidance("c-angry", "agent-b", 2),
+             *contact_records("c-calm", "agent-a", CALM),
              *contact_records("c-angry", "agent-b", ANGRY), *live[:-1], alert("c-live", "agent-a"),
              churn("acct-c-angry", 0.86, "4 contacts in 7 days")]
     # Then: c-live ends, c-new starts angry and is escalated, agent-c's first contact, a new account at risk.
     second = [live[-1], escalation("c-new", "agent-a"), alert("c-new", "agent-a"),
               churn("acct-c-new", 0.95, "asked to cancel"), *contact_records("c-new", "agent-a", ANGRY[:2], end=False),
               *contact_records("c-other", "agent-c", CALM)]
+    # Then: c-new's next two turns (its live timeline moves).
+    more = contact_records("c-new", "agent-a", ANGRY[:4], end=False)[-3:]
     send(kafka_settings, cx_runtime, first)
     settings = InsightsSettings(web_host="127.0.0.1", web_port=0, sse_coalesce_s=0.1)
     insights = build(settings, cx_runtime)
-    web = insights.web(settings).start()
+    web = insights.web(settings, kafka_settings).start()
     driver = None
     try:
         with start_loop(kafka_settings, insights.config, insights.handler):
@@ -98,6 +104,11 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
             send(kafka_settings, cx_runtime, second)
             driver.send("go")
             updated = driver.step()
+            send(kafka_settings, cx_runtime, more)
+            driver.send("more")
+            timeline = driver.step()
+            corrected = driver.step()
+            filtered = driver.step()
     finally:
         if driver is not None:
             driver.close()
@@ -105,5 +116,25 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
     assert updated["noReload"] and updated["updates"] > 0
     assert "c-new" in updated["newContact"] and "c-new" in updated["firstEscalation"]
     assert "acct-c-new" in updated["firstAccount"] and updated["agents"] == 3
-    assert updated["outside"] == [] and updated["errors"] == []
-    assert (ARTIFACTS / "1-loaded.png").stat().st_size > 0 and (ARTIFACTS / "2-updated.png").stat().st_size > 0
+    # The live timeline moved on without a reload, with its alert and escalation markers.
+    assert timeline["after"] > timeline["before"] and timeline["pointsAfter"] > timeline["pointsBefore"]
+    assert timeline["noReload"]
+    # The drill-down shows the redacted transcript with guidance, quality reasons and churn reasons.
+    assert "contact=c-angry" in corrected["url"] and corrected["status"] == "ended" and corrected["turns"] == 6
+    assert "This is ridiculous." in corrected["turn3"] and "negative" in corrected["turn3"]
+    assert "sorry, let me fix that" in corrected["guidance"] and "trajectory" in corrected["quality"]
+    assert "4 contacts in 7 days" in corrected["churn"]
+    assert "saved: neutral" in corrected["saved"] and "corrected to neutral" in corrected["corrected"]
+    # The correction made in the page is on cx.feedback.labels, read back from the broker.
+    [message] = consume(kafka_settings, cx_runtime.topic(topics.FEEDBACK_LABELS), 1, timeout_s=30)
+    stored = SingleObjectSerde().decode(message.value()).value
+    assert (stored["contact_id"], stored["turn"], stored["text"]) == ("c-angry", 3, "This is ridiculous.")
+    assert (stored["model_label"], stored["corrected_label"], stored["model_version"]) == ("negative", "neutral",
+                                                                                           "test")
+    # Filters: kept in the shared URL, applied on reload to every panel and to the trends.
+    assert "agent=agent-c" in filtered["url"] and filtered["select"] == "agent-c"
+    assert [row.split("\t")[0] for row in filtered["agents"]] == ["agent-c"] and filtered["liveRows"] == 0
+    assert filtered["escalations"] == 0 and filtered["criticalAccounts"] == 0
+    assert filtered["outside"] == [] and filtered["errors"] == []
+    for shot in ("1-loaded", "2-updated", "3-timelines", "4-drilldown", "5-corrected", "6-filtered", "7-trends"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 0, shot

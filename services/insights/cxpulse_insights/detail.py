@@ -114,9 +114,11 @@ class ContactLog:
             return {"customer": [], "agent": [], "markers": []}
         recent = [detail.turns[t] for t in sorted(detail.turns)[-points:]]
         first = recent[0]["turn"] if recent else 0
-        markers = [{"kind": kind, "turn": x["turn"], "label": x.get("rule")}
+        latest = recent[-1]["turn"] if recent else None  # where a marker read before any turn is drawn
+        markers = [{"kind": kind, "turn": at, "label": x.get("rule")}
                    for kind, items in (("alert", detail.alerts), ("escalation", detail.escalations))
-                   for x in items if x["turn"] is not None and x["turn"] >= first]
+                   for x in items if (at := x["turn"] if x["turn"] is not None else latest) is not None
+                   and at >= first]
         return {"customer": [[t["turn"], round(t["score"], 3)] for t in recent if t["speaker"] == "customer"],
                 "agent": [[t["turn"], round(t["score"], 3)] for t in recent if t["speaker"] == "agent"],
                 "markers": markers}

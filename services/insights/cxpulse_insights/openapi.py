@@ -75,7 +75,8 @@ SCHEMAS: dict[str, Any] = {
     "LabelCorrection": {"type": "object", "description": "Same fields as the Avro record "
                                                          "io.cxpulse.feedback.LabelCorrection."},
     "AtRiskAccount": obj(account_id=STR, probability=NUM, band=STR, contacts_seen=INT, last_contact_id=opt(STR),
-                         as_of_time=TIME, reasons={"type": "array", "items": STR}),
+                         as_of_time=TIME, reasons={"type": "array", "items": STR},
+                         queue=opt(STR), agent_id=opt(STR), channel=opt(STR)),  # of its latest contact seen
 }
 
 

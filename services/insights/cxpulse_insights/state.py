@@ -326,7 +326,9 @@ class InsightsState:
 
     def at_risk(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = [dict(r) for r in self._churn.values() if r["probability"] >= self.s.at_risk_probability]
+            rows = [dict(r, **dict(zip(("queue", "agent_id", "channel"),
+                                       self._accounts.get(r["account_id"], (None, None, None)), strict=True)))
+                    for r in self._churn.values() if r["probability"] >= self.s.at_risk_probability]
         return sorted(rows, key=lambda r: -r["probability"])
 
 
