@@ -216,8 +216,7 @@ class InsightsState:
     def sizes(self) -> dict[str, int]:
         with self._lock:
             return {"active": len(self._active), "turns": len(self._turns), "escalated": len(self._escalated),
-                    "ended": len(self._ended), "accounts": len(self._churn), "details": len(self.details),
-                    "account_context": len(self._accounts)}
+                    "ended": len(self._ended), "accounts": len(self._churn)}
 
     def rescore(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
         """Scores an ended contact again after a turn or an escalation arrived late (inputs come on several
