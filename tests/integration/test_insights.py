@@ -18,6 +18,7 @@ from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
 from cxpulse_insights.settings import AGENTS_TOPIC, QUALITY_TOPIC, InsightsSettings
+from cxpulse_sentiment.training.feedback import load as load_feedback
 
 pytestmark = pytest.mark.kafka
 
@@ -85,7 +86,7 @@ def post(base: str, path: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, cx_runtime):
+def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, cx_runtime, monkeypatch):
     records = [*contact_records("c-angry", "agent-b", ANGRY), guidance("c-angry", "agent-b", 2),
                escalation("c-angry", "agent-b"), churn("acct-c-angry", 0.86, "4 contacts in 7 days")]
     send(kafka_settings, cx_runtime, records)
@@ -120,6 +121,12 @@ def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, 
     assert stored["corrected_by"] and stored["event_time"] >= stored["utterance_time"]
     assert shipped_schemas()["io.cxpulse.feedback.LabelCorrection"].name == decoded.schema
     assert after["turns"][2]["corrections"][0]["event_id"] == stored["event_id"]
+    # Training reads the same corrections back from the topic (cxpulse train sentiment --feedback TOPIC).
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    monkeypatch.setenv("CXPULSE_TOPIC_PREFIX", cx_runtime.topic_prefix)
+    feedback = load_feedback(topics.FEEDBACK_LABELS)
+    assert feedback.split().texts == ["This is ridiculous."] and feedback.report()["by_label"] == {"neutral": 1}
+    assert feedback.report()["rejected"] == 0
 
 
 def _maybe(base: str, path: str):

@@ -22,6 +22,7 @@ from .encoder import Encoder
 from .heads import EMOTIONS, Heads
 from .model import ARTIFACTS
 from .training.data import Split, load_cs_synth, load_cs_test, load_goemotions
+from .training.feedback import polarity_rows
 from .training.metrics import emotion_report, polarity_report
 
 HEADS_VERSION = "heads-2026.11.1"
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--artifacts", type=Path, default=ARTIFACTS, help="dir with encoder.onnx; heads are written here")
     ap.add_argument("--cache", type=Path, default=Path(__file__).resolve().parents[1] / "out" / "emb-cache")
+    ap.add_argument("--feedback", metavar="FILE_OR_TOPIC", help="also train the polarity head on supervisors' label "
+                    "corrections (cx.feedback.labels or an exported JSONL; see training/feedback.py)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     enc = Encoder.from_dir(args.artifacts)  # embeddings exactly as served (same texts per ONNX call)
@@ -79,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     n_ge = len(gold[f"{ge}-dev"][0])
     wdev = np.concatenate([np.full(n_ge, 1 / n_ge), np.full(len(ydev) - n_ge, 1 / (len(ydev) - n_ge))])
 
+    xfb, yfb, wfb, feedback = polarity_rows(args.feedback, lambda s: embed_cached(enc, s, args.cache, key),
+                                            xtr.shape[1], balanced_weights)
+
     def fit_pol(c: float, w: float) -> LogisticRegression:
         sw = np.concatenate([balanced_weights(gold[f"{ge}-train"][0], 1.0),
-                             balanced_weights(gold[f"{cs}-train"][0], w)])
-        return LogisticRegression(C=c, max_iter=2000).fit(xtr, ytr, sample_weight=sw)
+                             balanced_weights(gold[f"{cs}-train"][0], w), wfb])
+        return LogisticRegression(C=c, max_iter=2000).fit(np.vstack([xtr, xfb]), np.concatenate([ytr, yfb]),
+                                                          sample_weight=sw)
 
     search = []
     for c, w in GRID:
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {"heads_version": HEADS_VERSION, "search": search, "chosen": best, "temperature": round(temp, 4),
               "embed_seconds": round(t_embed, 1), "train_seconds": round(time.perf_counter() - t0 - t_embed, 1),
-              "splits": {}}
+              "feedback": feedback, "splits": {}}
     for name in [f"{ge}-test", f"{cs}-dev", "cs-test"]:
         y, e = gold[name]
         report["splits"][name] = {"polarity": polarity_report(heads.polarity_proba(emb[name]), y),
