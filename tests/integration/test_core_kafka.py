@@ -177,3 +177,26 @@ def test_unknown_schema_ids_and_fingerprints_go_to_the_deadletter_topic_named(ka
     assert reasons[b"k-id"]["cxpulse.error.reason"] == "decode_error"
     assert "unknown schema id 424242" in reasons[b"k-id"]["cxpulse.error.message"]
     assert "unknown writer schema fingerprint 0102030405060708" in reasons[b"k-fp"]["cxpulse.error.message"]
+
+
+def test_the_broker_sees_the_client_id_of_service_and_instance(kafka_settings, new_topic):
+    """client.id `cxpulse-<service>-<instance>`, as the group coordinator reports it (what quotas, broker logs and
+    kafka-consumer-groups.sh --describe show)."""
+    from confluent_kafka.admin import AdminClient
+
+    from cxpulse_core.kafka import make_consumer
+
+    topic, group = new_topic(), unique_name("g")
+    consumer = make_consumer(kafka_settings.for_client("echo", "echo-7"), group)
+    consumer.subscribe([topic])
+    admin = AdminClient(kafka_settings.client_config())
+    deadline = time.monotonic() + 30
+    members = []
+    try:
+        while time.monotonic() < deadline and not members:
+            consumer.poll(0.2)
+            if consumer.assignment():
+                members = admin.describe_consumer_groups([group])[group].result(10).members
+    finally:
+        consumer.close()
+    assert [m.client_id for m in members] == ["cxpulse-echo-echo-7"]

@@ -375,6 +375,8 @@ def check_env(svc: Service, env: dict[str, Any], allowed_extra: frozenset[str] =
     direct = direct_env(svc) | allowed_extra
     values: dict[type, dict[str, Any]] = {}
     for name, value in env.items():
+        if name.startswith("KAFKA_CONFIG__"):  # any librdkafka property passes through (KafkaSettings.config)
+            continue
         if name in known:
             cls, fname = known[name]
             if value is not None:

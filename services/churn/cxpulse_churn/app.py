@@ -43,6 +43,7 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
               model: ChurnModel) -> faust.App:
     app = faust.App(
         settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka), store=settings.store,
+        broker_client_id=kafka.for_client(SERVICE, runtime.instance_id).client_id,
         datadir=str(Path(settings.data_dir) / settings.app_id),
         topic_partitions=settings.partitions, topic_replication_factor=settings.replication_factor,
         key_serializer="raw", web_enabled=False, consumer_auto_offset_reset="earliest", producer_acks=-1,

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 def run_stream_service(config: LoopConfig, handler: Handler,
                        kafka: KafkaSettings | None = None, runtime: RuntimeSettings | None = None) -> int:
     """Runs until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1, logged)."""
-    kafka = kafka or KafkaSettings()
     runtime = runtime or RuntimeSettings()
+    kafka = (kafka or KafkaSettings()).for_client(config.service, runtime.instance_id)
     configure_logging(config.service, runtime.log_level)
     health = Health(runtime.liveness_timeout_s)
 

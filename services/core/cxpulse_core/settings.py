@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import socket
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_PROPERTY = re.compile(r"^([^=:\s]+)\s*[=:]\s*(.*)$")  # key=value or key: value, as Java's Properties reads
+
 
 class KafkaSettings(BaseSettings):
-    """Connection to the Kafka cluster; every security setting passes straight through to librdkafka."""
+    """Connection to the Kafka cluster. The typed fields cover the common security settings; any other librdkafka
+    property passes through, from `KAFKA_CONFIG__<PROPERTY>` (dots written as `_`, any case:
+    KAFKA_CONFIG__SASL_OAUTHBEARER_METHOD=oidc is sasl.oauthbearer.method) or a Java-style properties file
+    (KAFKA_CONFIG_FILE, exact names); the variables win over the file and both over the typed fields."""
 
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, extra="ignore", env_nested_delimiter="__")
 
     bootstrap_servers: str = "127.0.0.1:9092"
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
@@ -23,9 +30,30 @@ class KafkaSettings(BaseSettings):
     ssl_certificate_location: str | None = None
     ssl_key_location: str | None = None
     ssl_key_password: SecretStr | None = None
-    client_id: str = "cxpulse"
+    client_id: str = "cxpulse"  # services append "-<service>-<instance>" (for_client)
+    config: dict[str, SecretStr] = Field(default_factory=dict)  # KAFKA_CONFIG__*: values may be secrets
+    config_file: str | None = None
 
-    def client_config(self) -> dict[str, Any]:
+    def for_client(self, service: str, instance: str) -> KafkaSettings:
+        """These settings with client.id `<client_id>-<service>-<instance>`: broker logs, quotas and metrics then
+        tell the replicas apart."""
+        return self.model_copy(update={"client_id": f"{self.client_id}-{service}-{instance}"})
+
+    def passthrough(self) -> dict[str, str]:
+        """The librdkafka properties given as such (file, then KAFKA_CONFIG__* variables)."""
+        properties: dict[str, str] = {}
+        if self.config_file:
+            for number, line in enumerate(Path(self.config_file).read_text().splitlines(), 1):
+                if not line.strip() or line.lstrip().startswith(("#", "!")):
+                    continue
+                match = _PROPERTY.match(line.strip())
+                if match is None:
+                    raise ValueError(f"{self.config_file}:{number}: not `property=value`")
+                properties[match.group(1)] = match.group(2)
+        properties |= {key.lower().replace("_", "."): value.get_secret_value() for key, value in self.config.items()}
+        return properties
+
+    def client_config(self, passthrough: bool = True) -> dict[str, Any]:
         """The librdkafka (confluent-kafka) configuration shared by producers, consumers and admin clients."""
         config: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
@@ -42,7 +70,7 @@ class KafkaSettings(BaseSettings):
             "ssl.key.password": self.ssl_key_password.get_secret_value() if self.ssl_key_password else None,
         }
         config.update({key: value for key, value in optional.items() if value is not None})
-        return config
+        return config | self.passthrough() if passthrough else config
 
 
 class SchemaRegistrySettings(BaseSettings):

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="validate the routing file and settings, then exit")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     settings = NotificationSettings(**({"routes_file": args.routes} if args.routes else {}))
-    runtime, kafka = RuntimeSettings(), KafkaSettings()
+    runtime = RuntimeSettings()
+    kafka = KafkaSettings().for_client(SERVICE, runtime.instance_id)
     configure_logging(SERVICE, runtime.log_level)
     try:
         router = load_router(settings.routes_file)

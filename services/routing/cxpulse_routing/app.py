@@ -55,7 +55,7 @@ class Routing:
         name = runtime.topic
         self.app = faust.App(
             settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka),
-            broker_client_id=f"{kafka.client_id}-routing", store="memory://", web_enabled=False,
+            broker_client_id=kafka.for_client(S, runtime.instance_id).client_id, store="memory://", web_enabled=False,
             datadir=str(settings.data_dir), topic_disable_leader=True, consumer_auto_offset_reset="earliest",
             topic_replication_factor=settings.changelog_replication_factor, producer_acks=-1)
         self.app.on_partitions_revoked.connect(self._not_ready)
