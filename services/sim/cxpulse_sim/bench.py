@@ -70,19 +70,31 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"churn rescoring with reasons: {results['churn']}")
     if "e2e" in results:
         lines.append(f"max sustained: {results['e2e']['max_sustained_utterances_per_s']} utterances/s")
+    if "rss_mb" in results.get("ttl", {}):
+        ttl = results["ttl"]
+        lines.append(f"ttl: {ttl['contacts']} never-ending contacts, TTL {ttl['ttl_s']} s; RSS MB baseline/peak/after, "
+                     "share of the growth returned; recovery after kill -9 (s):")
+        for name, rss in ttl["rss_mb"].items():
+            lines.append(f"  {name:<13} {rss['baseline']:>7} {rss['peak']:>7} {rss['after_ttl']:>7}  "
+                         f"{ttl['returned_share'][name]}  {ttl.get('recovery_after_kill9_s', {}).get(name)}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxpulse bench", description=__doc__)
     parser.add_argument("--out", default="out/bench")
-    parser.add_argument("--only", help="comma-separated sections: ingest,sentiment,churn,notification,e2e")
+    parser.add_argument("--only", help="comma-separated sections: ingest,sentiment,churn,notification,e2e,ttl")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each end-to-end rate phase")
+    parser.add_argument("--ttl-contacts", type=int, default=20_000, help="never-ending contacts in the ttl section")
+    parser.add_argument("--ttl-s", type=float, default=60.0, help="per-contact TTL the ttl section runs with")
     args = parser.parse_args(argv)
-    wanted = set((args.only or "ingest,sentiment,churn,notification,e2e").split(","))
+    wanted = set((args.only or "ingest,sentiment,churn,notification,e2e,ttl").split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": _machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    # Sections not run now keep their last results (e.g. after `--only ttl`).
+    previous = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
+    results: dict[str, Any] = previous | {"machine": _machine(),
+                                          "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with test_broker() as bootstrap:
         kafka = KafkaSettings(bootstrap_servers=bootstrap)
         os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap  # for benchmarks that read it themselves
@@ -107,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
 
             _section(results, "e2e", lambda: e2e(kafka, seconds=args.seconds))
             results["e2e_latency_ms"] = results["e2e"]["e2e_latency_ms"]
+        if "ttl" in wanted:
+            from .bench_ttl import run as ttl
+
+            _section(results, "ttl", lambda: ttl(kafka, args.ttl_contacts, args.ttl_s))
+            results["recovery_after_kill9_s"] = results["ttl"].get("recovery_after_kill9_s")
     (out / "results.json").write_text(json.dumps(results, indent=2))
     chart(results, out / "latency.png")
     print(table(results))

@@ -27,6 +27,7 @@ class ServiceProcess:
     port: int
     process: subprocess.Popen
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
 
     def ready(self) -> bool:
         try:
@@ -58,10 +59,23 @@ class Pipeline:
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CXPULSE_HTTP_PORT": str(port),
                 "CXPULSE_INSTANCE_ID": f"{name}-{port}"}
             log = self.log_dir / f"{name}.log"
-            with log.open("w") as handle:
-                process = subprocess.Popen([sys.executable, "-m", "cxpulse_core.cli", "run", name], env=env,
-                                           stdout=handle, stderr=subprocess.STDOUT)
-            self.running.append(ServiceProcess(name, port, process, log))
+            self.running.append(ServiceProcess(name, port, _spawn(name, env, log, "w"), log, env))
+
+    def kill_and_restart(self, name: str, timeout_s: float = 120.0) -> float | None:
+        """kill -9 one service and start it again with the same settings on its existing state; returns the
+        seconds from the restart until /readyz answered 200 (None if it did not within the timeout)."""
+        service = next(s for s in self.running if s.name == name)
+        service.process.kill()
+        service.process.wait(30)
+        started = time.monotonic()
+        service.process = _spawn(name, service.env, service.log, "a")
+        while time.monotonic() - started < timeout_s:
+            if service.process.poll() is not None:
+                raise RuntimeError(f"{name} exited ({service.process.returncode}) after a restart; see {service.log}")
+            if service.ready():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        return None
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -102,6 +116,12 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _spawn(name: str, env: dict[str, str], log: Path, mode: str) -> subprocess.Popen:
+    with log.open(mode) as handle:
+        return subprocess.Popen([sys.executable, "-m", "cxpulse_core.cli", "run", name], env=env, stdout=handle,
+                                stderr=subprocess.STDOUT)
 
 
 def isolated_env(prefix: str, data_dir: Path) -> dict[str, str]:

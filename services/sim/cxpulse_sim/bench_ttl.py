@@ -1,0 +1,187 @@
+"""State TTL and recovery benchmark (`cxpulse bench --only ttl`): the whole pipeline, each service its own process,
+with a short per-contact TTL; N contacts that start, say one thing and never end; RSS per service before, at the
+peak and after the TTL has passed (a trickle of complete contacts keeps every service's batches, and so its
+expiry, running, as live traffic would); then each service killed (-9) and restarted on its state, in turn, with
+the seconds until its /readyz answered 200 again.
+
+RSS is what the OS reports (/proc/<pid>/status VmRSS). Expiry gives memory back (cxpulse_core.memory: gc and
+malloc_trim), but CPython and glibc keep some of a heap that grew: `returned_share` says how much of the growth
+went away, (peak - after) / (peak - baseline)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cxpulse_core.kafka import make_producer
+from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.testing.kafka import unique_name
+from cxpulse_core.topics import RAW_EVENTS, create_topics, load_topics
+
+from .bench_e2e import _rss_mb
+from .pipeline import SERVICES, Pipeline, isolated_env
+from .receivers import WebhookReceiver
+
+SECRET = "bench-webhook-secret"
+TEXTS = ("I was charged twice and nobody has called me back, this is really frustrating.",
+         "Thanks, that sorts it out, I appreciate the help.",
+         "Can you tell me when the engineer is coming, the window was this morning.")
+
+
+def _stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def contact_events(contact: str, account: str, text: str, now: int, end: bool = False) -> list[dict[str, Any]]:
+    events = [{"event_id": f"{contact}-s", "type": "contact_started", "contact_id": contact, "timestamp": _stamp(now),
+               "account_id": account, "agent_id": f"agent-{sum(map(ord, contact)) % 50}", "queue": "billing",
+               "channel": "chat"},
+              {"event_id": f"{contact}-u1", "type": "utterance", "contact_id": contact, "timestamp": _stamp(now + 1),
+               "speaker": "customer", "text": text}]
+    if end:
+        events.append({"event_id": f"{contact}-e", "type": "contact_ended", "contact_id": contact,
+                       "timestamp": _stamp(now + 2), "status": "completed"})
+    return events
+
+
+class Producer:
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self.topic, self.producer, self.failed = topic, make_producer(kafka), 0
+
+    def send(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            while True:
+                try:
+                    self.producer.produce(self.topic, json.dumps(event).encode(), event["contact_id"].encode(),
+                                          on_delivery=self._delivered)
+                    break
+                except BufferError:
+                    self.producer.poll(0.1)
+        self.producer.poll(0)
+
+    def _delivered(self, error: object, _message: object) -> None:
+        self.failed += error is not None
+
+    def flush(self) -> None:
+        assert self.producer.flush(60) == 0 and not self.failed, "benchmark input not delivered"
+
+
+class Trickle:
+    """One complete contact per second, so that every service keeps processing batches (and expiring)."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer, self.sent = producer, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.sent += 1
+            self.producer.send(contact_events(f"trickle-{self.sent}", "acct-trickle", TEXTS[1],
+                                              int(time.time() * 1000), end=True))
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _metric(pipeline: Pipeline, service: str, name: str, **labels: str) -> float:
+    """Sum of a metric's samples whose labels include `labels`."""
+    target = next(s for s in pipeline.running if s.name == service)
+    total = 0.0
+    for line in target.metrics().splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def _rss(pipeline: Pipeline) -> dict[str, float]:
+    return {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
+
+
+def _wait_scored(pipeline: Pipeline, runtime: RuntimeSettings, count: float, timeout_s: float) -> float:
+    topic = runtime.topic("cx.sentiment.utterances")
+    deadline = time.monotonic() + timeout_s
+    while (scored := _metric(pipeline, "sentiment", "cxpulse_messages_out_total", topic=topic)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {scored:.0f} of {count:.0f} utterances scored in {timeout_s:.0f} s")
+        pipeline.check_alive()
+        time.sleep(1.0)
+    return scored
+
+
+def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> dict[str, Any]:
+    runtime = RuntimeSettings(topic_prefix=unique_name("bench-ttl") + ".", http_port=0)
+    create_topics(kafka, load_topics(), runtime.topic_prefix)
+    work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-ttl-"))
+    webhook = WebhookReceiver(SECRET, port=0).start()
+    routes = work / "routes.yaml"
+    routes.write_text(yaml.safe_dump({
+        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks",
+                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
+        "routes": [{"name": "all", "match": {}, "notify": ["supervisors"]}]}))
+    ttl, level = str(ttl_s), os.environ.get("CXPULSE_BENCH_LOG_LEVEL", "WARNING")
+    env = isolated_env(runtime.topic_prefix, work) | {
+        "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes),
+        "INGEST_CONTACT_TTL_S": ttl, "SENTIMENT_CONTACT_TTL_S": ttl, "ROUTING_CONTACT_TTL_S": ttl,
+        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl}
+    pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
+    producer = Producer(kafka, runtime.topic(RAW_EVENTS))
+    result: dict[str, Any] = {"contacts": contacts, "ttl_s": ttl_s}
+    try:
+        pipeline.start()
+        pipeline.wait_ready(240)
+        now = int(time.time() * 1000)
+        for i in range(50):  # warm-up: model sessions, tables, connections
+            producer.send(contact_events(f"warm-{i}", f"acct-w{i}", TEXTS[i % 3], now, end=True))
+        producer.flush()
+        _wait_scored(pipeline, runtime, 50, 180)
+        time.sleep(5)
+        baseline = _rss(pipeline)
+        started = time.monotonic()
+        now = int(time.time() * 1000)
+        for i in range(contacts):  # never end
+            producer.send(contact_events(f"open-{i}", f"acct-{i % 5000}", TEXTS[i % 3], now + i))
+        producer.flush()
+        _wait_scored(pipeline, runtime, 50 + contacts, 1800)
+        loaded_s = time.monotonic() - started
+        time.sleep(10)  # routing and insights read the last updates
+        peak = _rss(pipeline)
+        with Trickle(producer):
+            time.sleep(ttl_s + 30)  # past the TTL of the last contact, plus routing's check and a few batches
+            after = _rss(pipeline)
+        producer.flush()
+        result |= {
+            "load_s": round(loaded_s, 1),
+            "rss_mb": {name: {"baseline": baseline[name], "peak": peak[name], "after_ttl": after[name]}
+                       for name in SERVICES},
+            "returned_share": {name: round((peak[name] - after[name]) / (peak[name] - baseline[name]), 2)
+                               if peak[name] - baseline[name] > 1 else None for name in SERVICES},
+        }
+        recovery: dict[str, float | None] = {}
+        for name in SERVICES:  # kill -9 under the trickle, one at a time, restart on the existing state
+            with Trickle(producer):
+                seconds = pipeline.kill_and_restart(name, timeout_s=120)
+            recovery[name] = None if seconds is None else round(seconds, 1)
+        result["recovery_after_kill9_s"] = recovery
+        result["recovery_note"] = ("seconds from the restart of a kill -9'd process until /readyz 200, on its "
+                                   "existing state, under a trickle of traffic; None: not ready within 120 s")
+    finally:
+        pipeline.stop()
+        webhook.stop()
+    return result
