@@ -52,4 +52,5 @@ class InsightsSettings(BaseSettings):
     max_accounts: int = Field(500_000, ge=1)  # churn risks kept for the at-risk list (least recently updated go)
     max_detail_contacts: int = Field(5_000, ge=1)  # contacts (live or ended) whose transcript the drill-down shows
     timeline_points: int = Field(40, ge=2)  # turns per live timeline sent to the dashboard
+    live_rows: int = Field(300, ge=1)  # most recently active contacts in the live view (API and dashboard)
     trends_max_keys: int = Field(2_000, ge=1)  # (queue, channel, agent) keys per trend bucket; the rest is "other"

@@ -4,6 +4,7 @@ Listeners hear which view changed (after the lock is released) and push it to da
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict, deque
@@ -263,8 +264,9 @@ class InsightsState:
     def active_contacts(self) -> list[dict[str, Any]]:
         points = self.s.timeline_points
         with self._lock:
+            recent = itertools.islice(reversed(self._active.values()), self.s.live_rows)
             rows = [dict(r, alerts=list(r["alerts"]), series=self.details.series(r["contact_id"], points))
-                    for r in reversed(self._active.values())]
+                    for r in recent]
         return rows
 
     def contact(self, cid: str) -> dict[str, Any] | None:

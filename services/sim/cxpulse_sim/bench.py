@@ -68,6 +68,11 @@ def table(results: dict[str, Any]) -> str:
                      f"(domain alone {results['ingest']['domain_events_per_s']}/s)")
     if "churn" in results:
         lines.append(f"churn rescoring with reasons: {results['churn']}")
+    if "insights_dashboard" in results:
+        d = results["insights_dashboard"]
+        lines.append(f"insights: {d['sse_clients']} SSE clients at {d['utterances_per_s']:.0f} utt/s: "
+                     f"{d['cpu_core_fraction']['median']:.0%} of a core (median), first load "
+                     f"{d['first_load_bytes']['total'] / 1000:.0f} KB")
     if "e2e" in results:
         lines.append(f"max sustained: {results['e2e']['max_sustained_utterances_per_s']} utterances/s")
     if "rss_mb" in results.get("ttl", {}):
@@ -83,12 +88,13 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxpulse bench", description=__doc__)
     parser.add_argument("--out", default="out/bench")
-    parser.add_argument("--only", help="comma-separated sections: ingest,sentiment,churn,notification,e2e,ttl")
+    parser.add_argument("--only",
+                        help="comma-separated sections: ingest,sentiment,churn,notification,insights,e2e,ttl")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each end-to-end rate phase")
     parser.add_argument("--ttl-contacts", type=int, default=20_000, help="never-ending contacts in the ttl section")
     parser.add_argument("--ttl-s", type=float, default=60.0, help="per-contact TTL the ttl section runs with")
     args = parser.parse_args(argv)
-    wanted = set((args.only or "ingest,sentiment,churn,notification,e2e,ttl").split(","))
+    wanted = set((args.only or "ingest,sentiment,churn,notification,insights,e2e,ttl").split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # Sections not run now keep their last results (e.g. after `--only ttl`).
@@ -114,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             from cxpulse_notification.bench import run as notification
 
             _section(results, "notification", notification)
+        if "insights" in wanted:
+            from cxpulse_insights.bench import run as insights
+
+            _section(results, "insights_dashboard", lambda: insights(kafka))
         if "e2e" in wanted:
             from .bench_e2e import run as e2e
 
