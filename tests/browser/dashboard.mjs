@@ -54,6 +54,10 @@ try {
     account: await text('#accounts tr[data-account="acct-c-angry"]'),
     journey: await text('#journey td[data-cell="billing|voice"]'),
     reviewRows: await page.locator("#quality tr.review").count(),
+    // Bytes over the wire for the first load (HTML, script, style, trends; the open event stream not counted).
+    firstLoad: await page.evaluate(() => performance.getEntriesByType("navigation")
+      .concat(performance.getEntriesByType("resource"))
+      .map((e) => ({ name: e.name, bytes: e.transferSize, body: e.encodedBodySize }))),
   };
   await page.screenshot({ path: join(outDir, "1-loaded.png"), fullPage: true });
   await page.evaluate(() => { window.cxpulseNoReload = true; });  // gone if the page reloads

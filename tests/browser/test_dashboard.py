@@ -101,6 +101,9 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
             assert "86%" in loaded["account"] and "4 contacts in 7 days" in loaded["account"]
             assert "drop 50%" in loaded["journey"] and "2 contacts" in loaded["journey"]
             assert loaded["reviewRows"] >= 1
+            first_load = sum(entry["bytes"] for entry in loaded["firstLoad"])
+            assert any(e["name"].endswith("/static/app.js") and e["body"] > 0 for e in loaded["firstLoad"])
+            assert 0 < first_load <= 300_000, loaded["firstLoad"]  # the page-weight budget
             send(kafka_settings, cx_runtime, second)
             driver.send("go")
             updated = driver.step()
