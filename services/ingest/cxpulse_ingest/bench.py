@@ -15,7 +15,7 @@ from cxpulse_core.testing.kafka import produce, unique_name
 from cxpulse_core.testing.services import start_loop
 from cxpulse_core.topics import create_topics, load_topics
 
-from . import bench_domain
+from . import bench_domain, bench_redact
 from .app import build
 from .ingestor import Ingestor
 from .settings import IngestSettings
@@ -48,7 +48,7 @@ def _once(kafka: KafkaSettings, inputs: list[tuple[bytes, str]], expected: int) 
     return {"total_s": last - started, "steady_s": last - first}
 
 
-def run(kafka: KafkaSettings, n: int = 60_000, repeats: int = 3) -> dict[str, float]:
+def run(kafka: KafkaSettings, n: int = 60_000, repeats: int = 3) -> dict[str, object]:
     inputs = bench_domain.make_inputs(n)
     expected = _expected_outputs(inputs)
     runs = [_once(kafka, inputs, expected) for _ in range(repeats)]
@@ -60,7 +60,8 @@ def run(kafka: KafkaSettings, n: int = 60_000, repeats: int = 3) -> dict[str, fl
             "service_events_per_s": round(service_rate),
             "service_events_per_s_incl_startup": round(n / total),
             "domain_events_per_s": domain["events_per_s"],
-            "service_vs_domain": round(service_rate / domain["events_per_s"], 3)}
+            "service_vs_domain": round(service_rate / domain["events_per_s"], 3),
+            "redaction_worst_case": bench_redact.run()}
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ dropped on purpose. Counters (self.counters) are plain numbers for the caller to
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +20,14 @@ from .redact import ALL_TYPES, Redactor
 from .state import ContactOrder, ContactState, DedupWindow
 
 SOURCES = ("cxpulse", "contact-lens")
+_ID_FIELDS = ("event_id", "contact_id", "account_id", "customer_id", "agent_id")
+_ID_PII_TYPES = {"CARD", "SSN", "EMAIL", "PHONE", "IBAN", "NINO"}
+_SSN_SHAPED = re.compile(r"[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}")
+
+
+def _may_hold_pii(value: str) -> bool:
+    # Every form above has '@' or at least 7 digits: most ids skip the redactor entirely.
+    return "@" in value or sum(ch.isdigit() for ch in value) >= 7
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class IngestRules:
     max_contacts: int = 200_000
     forget_ended_after_ms: int = 10 * 60_000
     contact_ttl_ms: int = 4 * 3_600_000  # a contact that never ends is forgotten this long after its last event
+    id_hash_key: bytes | None = None  # ids holding personal data are HMAC-hashed with it; rejected without it
 
 
 @dataclass(frozen=True)
@@ -55,12 +67,14 @@ class IngestCounters:
     contactlens_ignored_segments: int = 0
     contactlens_categories: dict[str, int] = field(default_factory=dict)  # matched category name -> count
     out_of_order_segments: int = 0  # dropped from a multi-segment event whose other segments went through
+    hashed_ids: int = 0  # ids that looked like personal data, replaced by their HMAC
 
 
 class Ingestor:
     def __init__(self, settings: IngestRules | None = None) -> None:
         self.settings = settings = settings or IngestRules()
         self.redactor = Redactor(settings.redaction_types)
+        self._id_redactor = Redactor(_ID_PII_TYPES)
         self.dedup = DedupWindow(settings.dedup_max_ids, settings.dedup_ttl_ms)
         self.order = ContactOrder(settings.max_contacts, settings.order_tolerance_ms,
                                   settings.forget_ended_after_ms, settings.contact_ttl_ms)
@@ -77,7 +91,31 @@ class Ingestor:
                 raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
         except Rejected as e:
             return self._reject(e)
+        try:
+            for event in events:
+                self._check_ids(event)
+        except Rejected as e:
+            return self._reject(e)
         return self._admit_all(events, source, origin_time_ms, now_ms)
+
+    def _check_ids(self, event: RawEvent) -> None:
+        """Ids travel everywhere (keys, alerts, webhooks, the dashboard) unredacted, so one that holds personal data
+        (a card, SSN, e-mail, phone, IBAN or NI number used as an account id) is hashed with INGEST_ID_HASH_KEY
+        (HMAC-SHA256: stable, so joins still work) or, without a key, rejected."""
+        for name in _ID_FIELDS:
+            value = getattr(event, name)
+            if value is None or not _may_hold_pii(value):
+                continue
+            _, found = self._id_redactor.redact(value)
+            if not (found.keys() & _ID_PII_TYPES) and not _SSN_SHAPED.fullmatch(value):
+                continue
+            key = self.settings.id_hash_key
+            if key is None:
+                raise Rejected("pii_in_id", name, "looks like personal data (card, SSN, e-mail, phone, IBAN, NI "
+                                                  "number); set INGEST_ID_HASH_KEY to hash such ids instead")
+            digest = hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+            setattr(event, name, f"h-{digest}")
+            self.counters.hashed_ids += 1
 
     def _adapt_contact_lens(self, raw: bytes | dict[str, Any], origin_time_ms: int) -> list[RawEvent]:
         doc = decode_json_object(raw, self.settings.max_bytes) if isinstance(raw, (bytes, bytearray)) else raw

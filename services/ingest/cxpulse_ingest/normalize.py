@@ -49,7 +49,8 @@ def normalize(event: RawEvent, *, sequence: int, turn: int, source: str, origin_
     }
     kind = event.type
     if kind == "utterance":
-        text, counts = redactor.redact(event.text or "")
+        # Keyed by contact and speaker: a card read out over two consecutive turns is caught in the second.
+        text, counts = redactor.redact(event.text or "", carry=f"{event.contact_id}\x00{event.speaker}")
         record["utterance_id"] = event.utterance_id or event.event_id
         record["turn"] = turn
         record["speaker"] = event.speaker

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .ingestor import IngestRules
@@ -16,7 +16,10 @@ class IngestSettings(BaseSettings):
     max_bytes: int = Field(64 * 1024, ge=256)  # larger raw records are rejected as oversized
     dedup_max_ids: int = Field(500_000, ge=1)
     dedup_ttl_ms: int = Field(30 * 60_000, ge=1)
-    redact: str = ",".join(sorted(ALL_TYPES))  # comma-separated subset of CARD,SSN,EMAIL,PHONE; "" turns it off
+    redact: str = ",".join(sorted(ALL_TYPES))  # comma-separated subset of ALL_TYPES (redact.py); "" turns it off
+    # Ids (account_id, agent_id, ...) that look like personal data are HMAC-SHA256-hashed with this key; without
+    # it such events are rejected (reason pii_in_id).
+    id_hash_key: SecretStr | None = None
     order_tolerance_ms: int = Field(5_000, ge=0)
     max_contacts: int = Field(200_000, ge=1)
     # A contact that never sends contact_ended is forgotten (and tombstoned in cx.ingest.contact-state) this long
@@ -31,4 +34,5 @@ class IngestSettings(BaseSettings):
         return IngestRules(max_bytes=self.max_bytes, dedup_max_ids=self.dedup_max_ids,
                            dedup_ttl_ms=self.dedup_ttl_ms, redaction_types=types,
                            order_tolerance_ms=self.order_tolerance_ms, max_contacts=self.max_contacts,
-                           contact_ttl_ms=int(self.contact_ttl_s * 1000))
+                           contact_ttl_ms=int(self.contact_ttl_s * 1000),
+                           id_hash_key=self.id_hash_key.get_secret_value().encode() if self.id_hash_key else None)

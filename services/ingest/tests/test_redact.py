@@ -67,7 +67,7 @@ def test_types_can_be_switched_off() -> None:
     only_email = Redactor({"EMAIL"})
     assert only_email.redact("a@b.io 4111 1111 1111 1111") == ("[EMAIL] 4111 1111 1111 1111", {"EMAIL": 1})
     with pytest.raises(ValueError):
-        Redactor({"IBAN"})
+        Redactor({"PASSPORT"})
 
 
 # --- generators -------------------------------------------------------------------------------------

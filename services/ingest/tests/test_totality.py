@@ -175,3 +175,25 @@ def test_dead_letters_keep_the_record_with_its_pii_redacted() -> None:
     assert kept.endswith(b"\xff")  # bytes that are not UTF-8 survive as they were
     clean = b'{"event_id": 1}'
     assert handler().deadletter_value(Message(RAW, clean)) == clean
+
+
+def test_ids_that_hold_personal_data_are_rejected_or_hashed() -> None:
+    for value in ("123-45-6789", "123456789", "jane.doe@example.com", "4111 1111 1111 1111", "+44 7700 900123"):
+        doc = VALID_BASE | {"type": "contact_started", "account_id": value}
+        result = outcome(handler(), RAW, to_json(doc))
+        assert isinstance(result, Reject) and result.reason == "pii_in_id", value
+    keyed = IngestHandler(Ingestor(IngestRules(id_hash_key=b"k")), {RAW: "cxpulse", LENS: "contact-lens"},
+                          "cx.interactions", SERDE)
+    (out,) = outcome(keyed, RAW, to_json(VALID_BASE | {"type": "contact_started", "account_id": "123-45-6789"}))
+    assert out.value["account_id"].startswith("h-") and "6789" not in out.value["account_id"]
+    (plain,) = outcome(handler(), RAW, to_json(VALID_BASE | {"type": "contact_started", "event_id": "e-2",
+                                                             "account_id": "acct-2026-001"}))
+    assert plain.value["account_id"] == "acct-2026-001"  # an ordinary id is left alone
+
+
+def test_the_ingest_dead_letters_are_kept_no_longer_than_the_raw_topics() -> None:
+    from cxpulse_core.topics import load_topics
+
+    retention = {spec.name: spec.retention_ms for spec in load_topics()}
+    raw = min(retention["cx.raw.contact-events"], retention["cx.raw.contact-lens"])
+    assert retention["cx.deadletter.ingest"] <= raw

@@ -66,6 +66,10 @@ def table(results: dict[str, Any]) -> str:
     if "ingest" in results:
         lines.append(f"ingest: {results['ingest']['service_events_per_s']} events/s through Kafka "
                      f"(domain alone {results['ingest']['domain_events_per_s']}/s)")
+        redaction = results["ingest"].get("redaction_worst_case")
+        if redaction:
+            lines.append(f"redaction, worst-case 64 KB inputs: >= {redaction['worst_mb_per_s']} MB/s, 4x input -> "
+                         f"<= {redaction['max_x4_time_ratio']}x time (linear ~ 4)")
     if "churn" in results:
         lines.append(f"churn rescoring with reasons: {results['churn']}")
     if "insights_dashboard" in results:
