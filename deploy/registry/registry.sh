@@ -27,11 +27,13 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 resolve() {
   [ -f "$app/.complete" ] && return
   echo "registry: resolving io.apicurio:apicurio-registry-app:$version (all, tar.gz) from Maven Central into $app"
-  rm -rf "$app" "$here/target" && mkdir -p "$app"  # target/ holds the plugin's "already unpacked" markers
+  rm -rf "$app" && mkdir -p "$app/download"
+  local artifact="io.apicurio:apicurio-registry-app:$version:tar.gz:all"
   # Offline first: a warm ~/.m2 needs no network.
-  mvn -q -B -o -f "$here/pom.xml" dependency:unpack-dependencies -DoutputDirectory="$app" 2>/dev/null ||
-    mvn -q -B -f "$here/pom.xml" dependency:unpack-dependencies -DoutputDirectory="$app"
-  rm -rf "$here/target"
+  mvn -q -B -o -f "$here/pom.xml" dependency:copy -Dartifact="$artifact" -DoutputDirectory="$app/download" >/dev/null 2>&1 ||
+    mvn -q -B -f "$here/pom.xml" dependency:copy -Dartifact="$artifact" -DoutputDirectory="$app/download"
+  tar -xzf "$app/download/apicurio-registry-app-$version-all.tar.gz" -C "$app"
+  rm -rf "$app/download" "$here/target"
   touch "$app/.complete"
 }
 
