@@ -1,6 +1,7 @@
 // Drives Debian's chromium through the supervisor dashboard for test_dashboard.py, in phases:
 //   node dashboard.mjs BASE_URL OUT_DIR
-// 1. load the page, wait for the data of the first pipeline run, screenshot, print {"step":"loaded",...};
+// 0. without credentials (and with wrong ones) every path but /healthz answers 401: {"step":"locked",...};
+// 1. log in (basic auth: DASHBOARD_USER / DASHBOARD_PASSWORD from the environment), load the page, wait for the data of the first pipeline run, screenshot, print {"step":"loaded",...};
 // 2. read "go" on stdin (the test has produced new events), wait for them to appear without a reload,
 //    screenshot, print {"step":"updated",...};
 // 3. read "more" (new turns of a live contact): its timeline moves, print {"step":"timeline",...};
@@ -19,11 +20,24 @@ const lines = createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
 const TIMEOUT = 20000;
 
+// 0. The door: plain requests from outside the browser, no credentials, then wrong ones.
+const locked = {};
+const wrong = "Basic " + Buffer.from(`${process.env.DASHBOARD_USER}:wrong`).toString("base64");
+for (const [path, method] of [["/", "GET"], ["/static/app.js", "GET"], ["/api/contacts/active", "GET"],
+                              ["/api/events", "GET"], ["/api/trends", "GET"], ["/api/corrections", "POST"],
+                              ["/healthz", "GET"]]) {
+  const bare = await fetch(base + path, { method, body: method === "POST" ? "{}" : undefined });
+  const bad = await fetch(base + path, { method, headers: { Authorization: wrong } });
+  locked[path] = [bare.status, bad.status];
+}
+say("locked", { locked });
+
 const profile = mkdtempSync(join(tmpdir(), "cxpulse-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
   headless: true,
   viewport: { width: 1400, height: 1100 },
+  httpCredentials: { username: process.env.DASHBOARD_USER, password: process.env.DASHBOARD_PASSWORD },
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import shutil
 import subprocess
 import threading
@@ -20,6 +21,7 @@ from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
+from cxpulse_insights.auth import Auth
 from cxpulse_insights.settings import InsightsSettings
 
 pytestmark = pytest.mark.kafka
@@ -41,11 +43,12 @@ def _missing() -> str | None:
 class Driver:
     """The node driver as a subprocess, speaking JSON lines on stdout and reading commands on stdin."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, user: str, password: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(["node", str(HERE / "dashboard.mjs"), base, str(ARTIFACTS)], text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ | {
-                                         "CHROMIUM_PATH": CHROMIUM})
+                                         "CHROMIUM_PATH": CHROMIUM, "DASHBOARD_USER": user,
+                                         "DASHBOARD_PASSWORD": password})
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -90,11 +93,15 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
     send(kafka_settings, cx_runtime, first)
     settings = InsightsSettings(web_host="127.0.0.1", web_port=0, sse_coalesce_s=0.1)
     insights = build(settings, cx_runtime)
-    web = insights.web(settings, kafka_settings).start()
+    password = secrets.token_urlsafe(12)
+    web = insights.web(settings, kafka_settings, Auth({"supervisor-ana": password.encode()})).start()
     driver = None
     try:
         with start_loop(kafka_settings, insights.config, insights.handler):
-            driver = Driver(f"http://127.0.0.1:{web.port}")
+            driver = Driver(f"http://127.0.0.1:{web.port}", "supervisor-ana", password)
+            locked = driver.step()["locked"]
+            assert locked.pop("/healthz") == [200, 200]
+            assert all(codes == [401, 401] for codes in locked.values()), locked
             loaded = driver.step()
             assert "c-live" in loaded["live"] and "anger_spike" in loaded["live"]
             assert "retention" in loaded["escalation"] and "agent-b" in loaded["agent"]
@@ -134,6 +141,7 @@ def test_dashboard_shows_the_pipeline_and_updates_live(kafka_settings, cx_runtim
     assert (stored["contact_id"], stored["turn"], stored["text"]) == ("c-angry", 3, "This is ridiculous.")
     assert (stored["model_label"], stored["corrected_label"], stored["model_version"]) == ("negative", "neutral",
                                                                                            "test")
+    assert stored["corrected_by"] == "supervisor-ana" and "supervisor-ana" in corrected["saved"]
     # Filters: kept in the shared URL, applied on reload to every panel and to the trends.
     assert "agent=agent-c" in filtered["url"] and filtered["select"] == "agent-c"
     assert [row.split("\t")[0] for row in filtered["agents"]] == ["agent-c"] and filtered["liveRows"] == 0

@@ -3,6 +3,7 @@ their compacted topics, and the HTTP API shows the same data."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
@@ -17,14 +18,15 @@ from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
+from cxpulse_insights.auth import Auth
 from cxpulse_insights.settings import AGENTS_TOPIC, QUALITY_TOPIC, InsightsSettings
 from cxpulse_sentiment.training.feedback import load as load_feedback
 
 pytestmark = pytest.mark.kafka
 
 
-def api(base: str, path: str):
-    with urllib.request.urlopen(base + path, timeout=5) as response:
+def api(base: str, path: str, headers: dict[str, str] | None = None):
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -76,9 +78,12 @@ def test_scores_ended_contacts_and_serves_the_views(kafka_settings, cx_runtime):
     assert billing["contacts"] == 2 and billing["dropped"] == 1  # the angry customer went from -0.4 to -0.9
 
 
-def post(base: str, path: str, body: dict) -> tuple[int, dict]:
+ANA = {"Authorization": "Basic " + base64.b64encode(b"ana:pass-of-ana").decode()}
+
+
+def post(base: str, path: str, body: dict, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json"} | (headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, json.loads(response.read())
@@ -92,18 +97,19 @@ def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, 
     send(kafka_settings, cx_runtime, records)
     settings = InsightsSettings(web_host="127.0.0.1", web_port=0)
     insights = build(settings, cx_runtime)
-    web = insights.web(settings, kafka_settings).start()
+    web = insights.web(settings, kafka_settings, Auth({"ana": b"pass-of-ana"})).start()
     base = f"http://127.0.0.1:{web.port}"
     try:
         with start_loop(kafka_settings, insights.config, insights.handler):
             detail = wait_for(lambda: (d := _maybe(base, "/api/contacts/c-angry")) and d["quality"] and d["churn"]
                               and d["escalations"] and d["guidance"] and len(d["turns"]) == len(ANGRY) and d)
-            status, correction = post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 3,
-                                                                 "label": "neutral"})
+            turn3 = {"contact_id": "c-angry", "turn": 3, "label": "neutral"}
+            assert post(base, "/api/corrections", turn3)[0] == 401  # no credentials, nothing produced
+            status, correction = post(base, "/api/corrections", turn3, ANA)
             assert status == 201, correction
-            assert post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 99, "label": "neutral"})[0] == 404
-            assert post(base, "/api/corrections", {"contact_id": "c-angry", "turn": 3, "label": "angry"})[0] == 400
-            after = api(base, "/api/contacts/c-angry")
+            assert post(base, "/api/corrections", turn3 | {"turn": 99}, ANA)[0] == 404
+            assert post(base, "/api/corrections", turn3 | {"label": "angry"}, ANA)[0] == 400
+            after = api(base, "/api/contacts/c-angry", ANA)
     finally:
         web.stop()
     assert detail["status"] == "ended" and detail["turns"][2]["text"] == "This is ridiculous."
@@ -118,7 +124,7 @@ def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, 
     assert stored == correction and stored["text"] == "This is ridiculous." and stored["turn"] == 3
     assert (stored["model_label"], stored["corrected_label"], stored["model_version"]) == ("negative", "neutral",
                                                                                            "test")
-    assert stored["corrected_by"] and stored["event_time"] >= stored["utterance_time"]
+    assert stored["corrected_by"] == "ana" and stored["event_time"] >= stored["utterance_time"]
     assert shipped_schemas()["io.cxpulse.feedback.LabelCorrection"].name == decoded.schema
     assert after["turns"][2]["corrections"][0]["event_id"] == stored["event_id"]
     # Training reads the same corrections back from the topic (cxpulse train sentiment --feedback TOPIC).
@@ -131,6 +137,6 @@ def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, 
 
 def _maybe(base: str, path: str):
     try:
-        return api(base, path)
+        return api(base, path, ANA)
     except urllib.error.HTTPError:
         return None

@@ -16,6 +16,7 @@ from cxpulse_core.runner import run_stream_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
+from .auth import Auth, AuthConfigError, AuthSettings
 from .corrections import CorrectionSink
 from .handler import InsightsHandler, OutputTopics
 from .metrics import SERVICE
@@ -34,10 +35,12 @@ class Insights:
 
     feedback_topic: str
 
-    def web(self, settings: InsightsSettings, kafka: KafkaSettings | None = None) -> WebServer:
-        """The dashboard; with `kafka`, supervisors' label corrections are produced to cx.feedback.labels."""
+    def web(self, settings: InsightsSettings, kafka: KafkaSettings | None = None, auth: Auth | None = None
+            ) -> WebServer:
+        """The dashboard; with `kafka`, supervisors' label corrections are produced to cx.feedback.labels;
+        with `auth`, every path but /healthz needs credentials (auth.py)."""
         sink = None if kafka is None else CorrectionSink(kafka, self.feedback_topic, make_serde())
-        return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s, sink)
+        return WebServer(self.state, settings.web_host, settings.web_port, settings.sse_coalesce_s, sink, auth)
 
 
 def written_boundary(kafka: KafkaSettings, topic: str) -> dict[tuple[str, int], int]:
@@ -89,8 +92,13 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
 def run() -> int:
     kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
     configure_logging(SERVICE, runtime.log_level)
+    try:
+        auth = Auth.from_settings(AuthSettings())
+    except AuthConfigError as exc:
+        log.error("insights cannot start", extra={"error": str(exc)})
+        return 2
     insights = build(settings, runtime, kafka)
-    web = insights.web(settings, kafka).start()
+    web = insights.web(settings, kafka, auth).start()
     try:
         return run_stream_service(insights.config, insights.handler, kafka, runtime)
     finally:

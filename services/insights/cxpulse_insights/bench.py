@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import statistics
 import tempfile
 import threading
@@ -113,7 +114,7 @@ class Traffic:
         self.producer.flush(30)
 
 
-async def _clients(base: str, count: int, stop: threading.Event, tally: dict[str, int]) -> None:
+async def _clients(base: str, count: int, stop: threading.Event, tally: dict[str, int], token: str) -> None:
     async def one(session: aiohttp.ClientSession) -> None:
         async with session.get(base + "/api/events") as response:
             async for chunk in response.content.iter_any():
@@ -123,7 +124,8 @@ async def _clients(base: str, count: int, stop: threading.Event, tally: dict[str
                     return
 
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         tasks = [asyncio.create_task(one(session)) for _ in range(count)]
         while not stop.is_set():
             await asyncio.sleep(0.2)
@@ -132,12 +134,13 @@ async def _clients(base: str, count: int, stop: threading.Event, tally: dict[str
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def first_load_bytes(base: str) -> dict[str, int]:
+def first_load_bytes(base: str, token: str) -> dict[str, int]:
     import urllib.request
 
     sizes = {}
     for path in PAGE:
-        with urllib.request.urlopen(base + path, timeout=10) as response:
+        request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
             sizes[path] = len(response.read())
     return sizes | {"total": sum(sizes.values())}
 
@@ -153,7 +156,8 @@ def run(kafka: KafkaSettings | None = None, rate: float = 40.0, clients: int = 5
     create_topics(kafka, load_topics(), prefix)
     port = free_port()
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "CXPULSE_TOPIC_PREFIX": prefix,
-           "INSIGHTS_WEB_HOST": "127.0.0.1", "INSIGHTS_WEB_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING"}
+           "INSIGHTS_WEB_HOST": "127.0.0.1", "INSIGHTS_WEB_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
+           "INSIGHTS_AUTH_TOKEN": (token := secrets.token_urlsafe(24))}
     base = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="cxpulse-bench-insights-")) / "insights.log"
     traffic = Traffic(kafka, prefix)
@@ -162,10 +166,10 @@ def run(kafka: KafkaSettings | None = None, rate: float = 40.0, clients: int = 5
     with ServiceProcess("cxpulse_insights", env, log) as service:
         service.start()
         pid = service.proc.pid
-        page = first_load_bytes(base)
+        page = first_load_bytes(base, token)
         idle_rss = _rss_mb(pid)
         feeder = threading.Thread(target=traffic.run, args=(rate,), daemon=True)
-        readers = threading.Thread(target=lambda: asyncio.run(_clients(base, clients, stop_clients, tally)),
+        readers = threading.Thread(target=lambda: asyncio.run(_clients(base, clients, stop_clients, tally, token)),
                                    daemon=True)
         feeder.start()
         readers.start()

@@ -34,7 +34,7 @@ class InsightsSettings(BaseSettings):
     progress_topic: str = PROGRESS_TOPIC  # input offsets whose outputs are written (restart without duplicates)
     deadletter_topic: str = topics.deadletter("insights")
 
-    web_host: str = "0.0.0.0"
+    web_host: str = "127.0.0.1"  # loopback unless configured (a container sets 0.0.0.0)
     web_port: int = Field(8080, ge=0, le=65535)  # dashboard and API; 0 picks a free port (tests)
     sse_coalesce_s: float = Field(0.2, ge=0)  # changes within this window go out as one SSE update
 

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from . import metrics as m
+from .auth import USER, Auth, middleware
 from .corrections import CorrectionError, CorrectionSink, correction_record
 from .openapi import SPEC
 from .records import figures_dict
@@ -52,12 +53,13 @@ def _narrow(rows: Any, wanted: dict[str, str]) -> Any:
 
 def user_of(request: web.Request) -> str:
     """The authenticated user, as the auth middleware left it on the request."""
-    return str(request.get("user") or "anonymous")
+    return request.get(USER) or "anonymous"
 
 
-def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: CorrectionSink | None = None
-             ) -> web.Application:
-    app = web.Application()
+def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: CorrectionSink | None = None,
+             auth: Auth | None = None) -> web.Application:
+    """`auth` None: no authentication (unit tests, a trusted loopback); see auth.py."""
+    app = web.Application(middlewares=[middleware(auth)])
     view = views(state)
     clients: set[asyncio.Queue[str]] = set()
     # Each changed view is serialized once per version, however many dashboards are open.
@@ -157,10 +159,14 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(SPEC)
 
+    async def healthz(_: web.Request) -> web.Response:  # the only path open without credentials
+        return web.json_response({"status": "ok"})
+
     app.on_startup.append(on_startup)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/quality", quality)
     app.router.add_get("/api/trends", trends)
@@ -181,9 +187,9 @@ class WebServer:
     """Runs the app in a daemon thread; `port` is the bound port (useful with port 0)."""
 
     def __init__(self, state: InsightsState, host: str, port: int, coalesce_s: float = 0.2,
-                 corrections: CorrectionSink | None = None) -> None:
+                 corrections: CorrectionSink | None = None, auth: Auth | None = None) -> None:
         self.corrections = corrections
-        self.app = make_app(state, coalesce_s, corrections)
+        self.app = make_app(state, coalesce_s, corrections, auth)
         self.host, self.port = host, port
         self._loop = asyncio.new_event_loop()
         self._runner = web.AppRunner(self.app, shutdown_timeout=1)

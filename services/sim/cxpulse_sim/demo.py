@@ -10,7 +10,7 @@ import secrets
 import subprocess
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,27 @@ def _drain(watch: PipelineWatch, quiet_s: float = 6.0, max_s: float = 60.0) -> N
         time.sleep(0.5)
 
 
+@dataclass(frozen=True)
+class DashboardLogin:
+    env: dict[str, str]
+    how: str
+
+
+def _dashboard_login(out: Path) -> DashboardLogin:
+    """The dashboard needs credentials: the user's own (INSIGHTS_AUTH_USERS / INSIGHTS_AUTH_TOKEN) or, for the demo,
+    a fresh `supervisor` password written to a file only this user can read (never printed or logged)."""
+    if os.environ.get("INSIGHTS_AUTH_USERS") or os.environ.get("INSIGHTS_AUTH_TOKEN"):
+        return DashboardLogin({}, "log in with a user of INSIGHTS_AUTH_USERS, or send INSIGHTS_AUTH_TOKEN as a bearer "
+                                  "token")
+    password = secrets.token_urlsafe(12)
+    path = out / "dashboard-login.txt"
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(f"user: supervisor\npassword: {password}\n")
+    return DashboardLogin({"INSIGHTS_AUTH_USERS": f"supervisor:{password}"},
+                          f"log in as supervisor, password in {path}")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,8 +81,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     secret = os.environ.get("CXPULSE_WEBHOOK_SECRET") or secrets.token_hex(16)
     webhook, mail = WebhookReceiver(secret).start(), MailSink().start()
+    login = _dashboard_login(out)
     pipeline = Pipeline(bootstrap, out / "logs", services=tuple(args.services.split(",")),
-                        env={"CXPULSE_WEBHOOK_SECRET": secret, "NOTIFICATION_SMTP_PORT": str(mail.port)})
+                        env={"CXPULSE_WEBHOOK_SECRET": secret, "NOTIFICATION_SMTP_PORT": str(mail.port)} | login.env)
     since = now_ms()
     watch = PipelineWatch(kafka, runtime, make_serde(), since).start()
     try:
@@ -71,7 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for service in pipeline.running:
             print(f"  {service.name:<13} http://127.0.0.1:{service.port}/metrics   log {service.log}")
         if "insights" in pipeline.services:
-            print(f"supervisor dashboard: http://127.0.0.1:{os.environ.get('INSIGHTS_WEB_PORT', '8080')}/", flush=True)
+            print(f"supervisor dashboard: http://127.0.0.1:{os.environ.get('INSIGHTS_WEB_PORT', '8080')}/ "
+                  f"({login.how})", flush=True)
         # Contact (and so event) ids carry this run's tag: a broker that saw an earlier demo would otherwise drop
         # this run's events as duplicates of that one's.
         tag = format(since // 1000 % 36 ** 5, "x")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -137,4 +138,5 @@ def isolated_env(prefix: str, data_dir: Path) -> dict[str, str]:
         "ROUTING_DATA_DIR": str(data_dir / "routing"),
         "CHURN_DATA_DIR": str(data_dir / "churn"),
         "INSIGHTS_WEB_PORT": "0",
+        "INSIGHTS_AUTH_TOKEN": secrets.token_urlsafe(24),  # the dashboard always needs credentials; none read it
     }
