@@ -10,6 +10,7 @@ import random
 import re
 import socket
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -105,15 +106,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TOKEN = "pii-dashboard-token"  # the dashboard needs credentials (INSIGHTS_AUTH_TOKEN)
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as reply:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10) as reply:
         return reply.read()
 
 
 def sse_snapshot(url: str) -> bytes:
     """The stream's first event (the snapshot of every view): lines up to the first blank line after data."""
     lines = []
-    with urllib.request.urlopen(url, timeout=10) as reply:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=AUTH), timeout=10) as reply:
         while True:
             line = reply.readline()
             lines.append(line)
@@ -137,7 +142,7 @@ def test_no_pii_form_survives_anywhere(kafka_settings, cx_runtime, tmp_path):
     web_port = free_port()
     env = isolated_env(cx_runtime.topic_prefix, tmp_path) | {
         "CXPULSE_WEBHOOK_SECRET": SECRET, "NOTIFICATION_ROUTES_FILE": str(routes), "INSIGHTS_WEB_PORT": str(web_port),
-        "INGEST_ID_HASH_KEY": "test-id-key", "CXPULSE_LOG_LEVEL": "INFO"}
+        "INGEST_ID_HASH_KEY": "test-id-key", "CXPULSE_LOG_LEVEL": "INFO", "INSIGHTS_AUTH_TOKEN": TOKEN}
     pipeline = Pipeline(kafka_settings.bootstrap_servers, tmp_path / "logs", cx_runtime.topic_prefix, base_port=0,
                         env=env)
     texts = [f"{ANGRY} {text}" for text, _ in forms]
@@ -165,6 +170,11 @@ def test_no_pii_form_survives_anywhere(kafka_settings, cx_runtime, tmp_path):
                  ("/", "/api/contacts/active", "/api/alerts", "/api/escalations", "/api/agents", "/api/journey",
                   "/api/accounts/at-risk", "/api/quality")]
         pages.append(sse_snapshot(f"http://127.0.0.1:{web_port}/api/events"))
+        # The drill-down shows each contact's transcript: every scored contact's, and the trends.
+        contacts = {q["contact_id"] for q in json.loads(pages[-2])}
+        pages += [get(f"http://127.0.0.1:{web_port}/api/contacts/{urllib.parse.quote(c)}") for c in sorted(contacts)]
+        pages.append(get(f"http://127.0.0.1:{web_port}/api/trends?window=day"))
+        assert contacts and all(b'"turns"' in page for page in pages[-len(contacts) - 1:-1])
     finally:
         pipeline.stop()
         webhook.stop()
