@@ -50,7 +50,10 @@ class InsightsSettings(BaseSettings):
     # A contact in progress without any record for this long (it never ended) leaves the live views.
     contact_ttl_s: float = Field(4 * 3600.0, gt=0)
     max_accounts: int = Field(500_000, ge=1)  # churn risks kept for the at-risk list (least recently updated go)
-    max_detail_contacts: int = Field(5_000, ge=1)  # contacts (live or ended) whose transcript the drill-down shows
+    # Drill-down memory: worst case max_detail_contacts x detail_max_turns turns (~0.4 KB each): 2,000 x 300 ~ 240 MB;
+    # typical contacts have 20-60 turns (~25 MB).
+    max_detail_contacts: int = Field(2_000, ge=1)  # contacts (live or ended) whose transcript the drill-down shows
+    detail_max_turns: int = Field(300, ge=1)  # turns per contact the drill-down keeps (the first ones)
     timeline_points: int = Field(40, ge=2)  # turns per live timeline sent to the dashboard
     live_rows: int = Field(300, ge=1)  # most recently active contacts in the live view (API and dashboard)
     trends_max_keys: int = Field(2_000, ge=1)  # (queue, channel, agent) keys per trend bucket; the rest is "other"

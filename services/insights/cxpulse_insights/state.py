@@ -54,7 +54,7 @@ class InsightsState:
         self._ended: OrderedDict[str, Ended] = OrderedDict()
         self._churn: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.coaching, self.journey = Coaching(), Journey()
-        self.details = ContactLog(settings.max_detail_contacts, settings.max_turns_per_contact)
+        self.details = ContactLog(settings.max_detail_contacts, settings.detail_max_turns)
         self.trends = Trends(settings.trends_max_keys)
         # account -> queue, agent, channel of its latest contact
         self._accounts: OrderedDict[str, tuple[str | None, str | None, str | None]] = OrderedDict()

@@ -61,7 +61,7 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
     """`auth` None: no authentication (unit tests, a trusted loopback); see auth.py."""
     app = web.Application(middlewares=[middleware(auth)])
     view = views(state)
-    clients: set[asyncio.Queue[str]] = set()
+    clients: set[Pending] = set()
     # Each changed view is serialized once per version, however many dashboards are open.
     versions: dict[str, int] = dict.fromkeys(view, 0)
     encoded: dict[str, tuple[int, bytes]] = {}
@@ -75,8 +75,8 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
 
     def changed(name: str) -> None:  # runs on the event loop
         versions[name] += 1
-        for queue in clients:
-            queue.put_nowait(name)
+        for client in clients:
+            client.add(name)
 
     async def on_startup(_: web.Application) -> None:
         loop = asyncio.get_running_loop()
@@ -130,26 +130,25 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
     async def events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        clients.add(queue)
+        client = Pending()
+        clients.add(client)
         m.SSE_CLIENTS.labels(m.SERVICE).inc()
         try:
             await _send(response, "snapshot", {name: body() for name, body in view.items()})
             while True:
                 try:
-                    names = {await asyncio.wait_for(queue.get(), timeout=15)}
+                    await asyncio.wait_for(client.ready.wait(), timeout=15)
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")  # proxies close silent connections
                     continue
                 await asyncio.sleep(coalesce_s)  # a burst of changes goes out as one update per view
-                while not queue.empty():
-                    names.add(queue.get_nowait())
+                names = client.take()
                 for name in sorted(names):
                     await response.write(event_bytes(name))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
-            clients.discard(queue)
+            clients.discard(client)
             m.SSE_CLIENTS.labels(m.SERVICE).dec()
         return response
 
@@ -177,6 +176,24 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
         app.router.add_get(path, json_of(name))
     app.router.add_get("/api/contacts/{contact_id}", contact)  # after /api/contacts/active
     return app
+
+
+class Pending:
+    """What one event stream still has to send: the names of the views that changed (a set, so however slow
+    the client, it holds at most one entry per view, and it gets each changed view's latest state once)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.ready = asyncio.Event()
+
+    def add(self, name: str) -> None:
+        self.names.add(name)
+        self.ready.set()
+
+    def take(self) -> set[str]:
+        names, self.names = self.names, set()
+        self.ready.clear()
+        return names
 
 
 async def _send(response: web.StreamResponse, event: str, data: Any) -> None:

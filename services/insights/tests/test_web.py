@@ -66,3 +66,21 @@ def test_sse_sends_a_snapshot_then_changed_views(served):
         state.on_update(update("c-7", 3, -0.4))
         assert stream.readline() == b"event: contacts\n"
         assert json.loads(stream.readline().removeprefix(b"data: "))[0]["contact_id"] == "c-7"
+
+
+def test_a_slow_event_stream_holds_at_most_one_pending_entry_per_view():
+    from cxpulse_insights.web import Pending
+
+    async def run() -> set[str]:
+        client = Pending()
+        for _ in range(10_000):  # a client that reads nothing while the views change all the time
+            for name in ("contacts", "trends", "quality"):
+                client.add(name)
+        assert client.ready.is_set() and len(client.names) == 3
+        taken = client.take()
+        assert not client.ready.is_set() and client.names == set()
+        return taken
+
+    import asyncio
+
+    assert asyncio.run(run()) == {"contacts", "trends", "quality"}
