@@ -10,9 +10,11 @@ Uses KAFKA_BOOTSTRAP_SERVERS when set, else starts a throwaway local broker. Fre
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -145,19 +147,41 @@ def first_load_bytes(base: str, token: str) -> dict[str, int]:
     return sizes | {"total": sum(sizes.values())}
 
 
+SOAK = Path(__file__).resolve().parents[3] / "tests" / "browser" / "soak.mjs"
+
+
+def page_soak(base: str, token: str, seconds: float, interval_s: float) -> dict[str, Any]:
+    """A real Chromium page left open on the dashboard while the traffic goes on: its JS heap (after a forced
+    GC), DOM nodes and listeners over time. Skipped, with the reason, without chromium or playwright-core."""
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(chromium).exists() or not (SOAK.parent / "node_modules" / "playwright-core").is_dir():
+        return {"skipped": "needs chromium and playwright-core (make browser)"}
+    env = os.environ | {"DASHBOARD_USER": "bench", "DASHBOARD_PASSWORD": token, "CHROMIUM_PATH": chromium}
+    out = subprocess.run(["node", str(SOAK), base, str(seconds), str(interval_s)], env=env, capture_output=True,
+                         text=True, timeout=seconds + 120, check=False)
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    samples = [r for r in rows if "heap_mb" in r]
+    errors = next((r["errors"] for r in rows if r.get("done")), [out.stderr[-500:]])
+    return {"seconds": seconds, "samples": samples, "errors": errors,
+            "heap_mb_first_last": [samples[0]["heap_mb"], samples[-1]["heap_mb"]] if samples else None,
+            "heap_mb_max": max((s["heap_mb"] for s in samples), default=None),
+            "nodes_first_last": [samples[0]["nodes"], samples[-1]["nodes"]] if samples else None}
+
+
 def run(kafka: KafkaSettings | None = None, rate: float = 40.0, clients: int = 50, windows: int = 3,
-        window_s: float = 20.0, warmup_s: float = 15.0) -> dict[str, Any]:
+        window_s: float = 20.0, warmup_s: float = 15.0, soak_s: float = 300.0) -> dict[str, Any]:
     if kafka is None:
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            return run(KafkaSettings(), rate, clients, windows, window_s, warmup_s)
+            return run(KafkaSettings(), rate, clients, windows, window_s, warmup_s, soak_s)
         with test_broker() as bootstrap:
-            return run(KafkaSettings(bootstrap_servers=bootstrap), rate, clients, windows, window_s, warmup_s)
+            return run(KafkaSettings(bootstrap_servers=bootstrap), rate, clients, windows, window_s, warmup_s,
+                       soak_s)
     prefix = unique_name("bench-insights") + "."
     create_topics(kafka, load_topics(), prefix)
     port = free_port()
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "CXPULSE_TOPIC_PREFIX": prefix,
            "INSIGHTS_WEB_HOST": "127.0.0.1", "INSIGHTS_WEB_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
-           "INSIGHTS_AUTH_TOKEN": (token := secrets.token_urlsafe(24))}
+           "INSIGHTS_AUTH_TOKEN": (token := secrets.token_urlsafe(24)), "INSIGHTS_AUTH_USERS": f"bench:{token}"}
     base = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="cxpulse-bench-insights-")) / "insights.log"
     traffic = Traffic(kafka, prefix)
@@ -183,6 +207,10 @@ def run(kafka: KafkaSettings | None = None, rate: float = 40.0, clients: int = 5
                 shares.append((_cpu_s(pid) - cpu0) / (time.perf_counter() - t0))
                 rss.append(_rss_mb(pid))
             events_per_s = (tally["events"] - events0) / window_s
+            # Then one more dashboard, a real browser page, left open under the same traffic.
+            stop_clients.set()
+            soak = page_soak(base, token, soak_s, max(10.0, soak_s / 10)) if soak_s > 0 else {"skipped": "soak_s 0"}
+            rss.append(_rss_mb(pid))
         finally:
             traffic.stop.set()
             stop_clients.set()
@@ -192,10 +220,9 @@ def run(kafka: KafkaSettings | None = None, rate: float = 40.0, clients: int = 5
             "cpu_core_fraction": {"median": round(statistics.median(shares), 3),
                                   "windows": [round(s, 3) for s in shares], "window_s": window_s},
             "sse_events_per_s_all_clients": round(events_per_s, 1), "sse_bytes_received": tally["bytes"],
-            "rss_mb": {"idle": idle_rss, "per_window": rss}, "first_load_bytes": page}
+            "rss_mb": {"idle": idle_rss, "per_window_then_after_soak": rss}, "first_load_bytes": page,
+            "page_left_open": soak}
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(run(), indent=2))
