@@ -82,10 +82,11 @@ def table(results: dict[str, Any]) -> str:
     if "rss_mb" in results.get("ttl", {}):
         ttl = results["ttl"]
         lines.append(f"ttl: {ttl['contacts']} never-ending contacts, TTL {ttl['ttl_s']} s; RSS MB baseline/peak/after, "
-                     "share of the growth returned; recovery after kill -9 (s):")
+                     "share of the growth returned, growth of a second wave; recovery after kill -9 (s):")
         for name, rss in ttl["rss_mb"].items():
             lines.append(f"  {name:<13} {rss['baseline']:>7} {rss['peak']:>7} {rss['after_ttl']:>7}  "
-                         f"{ttl['returned_share'][name]}  {ttl.get('recovery_after_kill9_s', {}).get(name)}")
+                         f"{ttl['returned_share'][name]}  second wave {ttl['second_wave_growth_mb'][name]:+} MB  "
+                         f"{ttl.get('recovery_after_kill9_s', {}).get(name)}")
     return "\n".join(lines)
 
 

@@ -1,8 +1,9 @@
 """State TTL and recovery benchmark (`cxpulse bench --only ttl`): the whole pipeline, each service its own process,
 with a short per-contact TTL; N contacts that start, say one thing and never end; RSS per service before, at the
 peak and after the TTL has passed (a trickle of complete contacts keeps every service's batches, and so its
-expiry, running, as live traffic would); then each service killed (-9) and restarted on its state, in turn, with
-the seconds until its /readyz answered 200 again.
+expiry, running, as live traffic would), then a second wave as large (which must reuse the freed memory, not grow
+RSS again: `second_wave_growth_mb`); then each service killed (-9) and restarted on its state, in turn, with the
+seconds until its /readyz answered 200 again.
 
 RSS is what the OS reports (/proc/<pid>/status VmRSS). Expiry gives memory back (cxpulse_core.memory: gc and
 malloc_trim), but CPython and glibc keep some of a heap that grew: `returned_share` says how much of the growth
@@ -114,15 +115,49 @@ def _rss(pipeline: Pipeline) -> dict[str, float]:
     return {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
 
 
-def _wait_scored(pipeline: Pipeline, runtime: RuntimeSettings, count: float, timeout_s: float) -> float:
+def _wait_scored(pipeline: Pipeline, runtime: RuntimeSettings, count: float, timeout_s: float,
+                 peak: dict[str, float] | None = None) -> float:
+    """Waits until sentiment has scored `count` utterances; samples RSS meanwhile into `peak` (max per service)."""
     topic = runtime.topic("cx.sentiment.utterances")
     deadline = time.monotonic() + timeout_s
     while (scored := _metric(pipeline, "sentiment", "cxpulse_messages_out_total", topic=topic)) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {scored:.0f} of {count:.0f} utterances scored in {timeout_s:.0f} s")
         pipeline.check_alive()
+        _sample(pipeline, peak)
         time.sleep(1.0)
     return scored
+
+
+def _sample(pipeline: Pipeline, peak: dict[str, float] | None) -> None:
+    if peak is not None:
+        for name, mb in _rss(pipeline).items():
+            peak[name] = max(peak.get(name, 0.0), mb)
+
+
+def _wave(pipeline: Pipeline, runtime: RuntimeSettings, producer: Producer, wave: int, contacts: int,
+          ttl_s: float, scored_before: float) -> dict[str, Any]:
+    """`contacts` new contacts that never end; RSS at the peak (sampled while they are processed) and once the
+    TTL has passed for the last of them."""
+    peak: dict[str, float] = {}
+    started = time.monotonic()
+    now = int(time.time() * 1000)
+    for i in range(contacts):
+        producer.send(contact_events(f"open-{wave}-{i}", f"acct-{i % 5000}", TEXTS[i % 3], now + i))
+        if i % 2000 == 0:
+            _sample(pipeline, peak)
+    producer.flush()
+    scored = _wait_scored(pipeline, runtime, scored_before + contacts, 1800, peak)
+    loaded_s = time.monotonic() - started
+    with Trickle(producer):
+        deadline = time.monotonic() + 10  # routing and insights read the last updates
+        while time.monotonic() < deadline:
+            _sample(pipeline, peak)
+            time.sleep(1.0)
+        time.sleep(ttl_s + 30)  # past the TTL of the last contact, plus routing's check and a few batches
+        after = _rss(pipeline)
+    producer.flush()
+    return {"load_s": round(loaded_s, 1), "peak": peak, "after": after, "scored": scored}
 
 
 def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> dict[str, Any]:
@@ -139,7 +174,8 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
     env = isolated_env(runtime.topic_prefix, work) | {
         "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes),
         "INGEST_CONTACT_TTL_S": ttl, "SENTIMENT_CONTACT_TTL_S": ttl, "ROUTING_CONTACT_TTL_S": ttl,
-        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl}
+        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl,
+        "INGEST_DEDUP_TTL_MS": str(int(ttl_s * 1000))}  # ingest's dedup window holds every event id for its TTL
     pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
     producer = Producer(kafka, runtime.topic(RAW_EVENTS))
     result: dict[str, Any] = {"contacts": contacts, "ttl_s": ttl_s}
@@ -153,25 +189,20 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
         _wait_scored(pipeline, runtime, 50, 180)
         time.sleep(5)
         baseline = _rss(pipeline)
-        started = time.monotonic()
-        now = int(time.time() * 1000)
-        for i in range(contacts):  # never end
-            producer.send(contact_events(f"open-{i}", f"acct-{i % 5000}", TEXTS[i % 3], now + i))
-        producer.flush()
-        _wait_scored(pipeline, runtime, 50 + contacts, 1800)
-        loaded_s = time.monotonic() - started
-        time.sleep(10)  # routing and insights read the last updates
-        peak = _rss(pipeline)
-        with Trickle(producer):
-            time.sleep(ttl_s + 30)  # past the TTL of the last contact, plus routing's check and a few batches
-            after = _rss(pipeline)
-        producer.flush()
+        first = _wave(pipeline, runtime, producer, 1, contacts, ttl_s, 50)
+        # A second wave as large: with the state expired, it reuses the memory the first one freed (CPython and
+        # glibc keep much of a grown heap mapped, so RSS need not drop, but it must not grow again).
+        second = _wave(pipeline, runtime, producer, 2, contacts, ttl_s, first["scored"])
         result |= {
-            "load_s": round(loaded_s, 1),
-            "rss_mb": {name: {"baseline": baseline[name], "peak": peak[name], "after_ttl": after[name]}
-                       for name in SERVICES},
-            "returned_share": {name: round((peak[name] - after[name]) / (peak[name] - baseline[name]), 2)
-                               if peak[name] - baseline[name] > 1 else None for name in SERVICES},
+            "load_s": first["load_s"],
+            "rss_mb": {name: {"baseline": baseline[name], "peak": first["peak"][name],
+                              "after_ttl": first["after"][name], "peak_2": second["peak"][name],
+                              "after_ttl_2": second["after"][name]} for name in SERVICES},
+            "returned_share": {name: round((first["peak"][name] - first["after"][name])
+                                           / (first["peak"][name] - baseline[name]), 2)
+                               if first["peak"][name] - baseline[name] > 1 else None for name in SERVICES},
+            "second_wave_growth_mb": {name: round(second["peak"][name] - first["peak"][name], 1)
+                                      for name in SERVICES},
         }
         recovery: dict[str, float | None] = {}
         for name in SERVICES:  # kill -9 under the trickle, one at a time, restart on the existing state
