@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := $(wildcard services/*)
 STAMP := $(VENV)/.setup-done
+TRAIN_VENV := .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.setup-done
 
-.PHONY: help setup browser contract-tools kafka-up kafka-down registry-up registry-down schemas-register topics test test-unit lint demo bench train-sentiment train-churn evaluate-churn lock clean
+.PHONY: help setup browser contract-tools kafka-up kafka-down registry-up registry-down schemas-register topics test test-unit lint demo bench train-sentiment train-sentiment-heads train-churn evaluate-churn lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -60,7 +62,20 @@ demo: setup ## the main job: broker, every service, simulated traffic, live cons
 bench: setup ## every benchmark -> out/bench/results.json and out/bench/latency.png
 	$(BIN)/cxpulse bench $(BENCH_ARGS)
 
-train-sentiment: setup ## rebuild the sentiment heads from the data in the repo
+$(TRAIN_STAMP): services/sentiment/requirements-train.lock
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --upgrade pip
+	$(TRAIN_VENV)/bin/pip install --quiet -r services/sentiment/requirements-train.lock
+	touch $@
+
+train-sentiment: setup $(TRAIN_STAMP) ## fine-tune the encoder (torch, .venv-train), export int8 ONNX, refit the heads
+	cd services/sentiment && HF_HUB_OFFLINE=1 ../../$(TRAIN_VENV)/bin/python -m cxpulse_sentiment.training.finetune \
+		--out out/finetuned $(FINETUNE_ARGS)
+	cd services/sentiment && HF_HUB_OFFLINE=1 ../../$(TRAIN_VENV)/bin/python -m cxpulse_sentiment.export_onnx \
+		--model-dir out/finetuned/model --out cxpulse_sentiment/artifacts --variant int8-pc
+	$(BIN)/cxpulse train sentiment
+
+train-sentiment-heads: setup ## only refit the sentiment heads on the shipped encoder (no torch; minutes)
 	$(BIN)/cxpulse train sentiment
 
 train-churn: setup ## retrain the churn model on the simulator (or: cxpulse train churn --csv FILE)
@@ -75,4 +90,4 @@ lock: ## re-pin requirements.lock from the current .venv
 clean: ## remove the venv, local broker data and outputs
 	-deploy/kafka/kafka.sh down
 	-deploy/registry/registry.sh down
-	rm -rf $(VENV) .local out
+	rm -rf $(VENV) $(TRAIN_VENV) .local out

