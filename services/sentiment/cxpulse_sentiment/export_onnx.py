@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     finetune = args.model_dir.parent / "finetune.json"
     if finetune.exists():  # written by training/finetune.py next to the model folder
         ft = json.loads(finetune.read_text())
+        meta["name"] = f"minilm-l6-ft{ft['settings']['top']}"
         meta["fine_tuned"] = {"top_layers": ft["settings"]["top"], "chosen_epoch": ft["chosen_epoch"],
                               "train_rows": ft["train_rows"], "max_len": ft["settings"]["max_len"]}
     if args.variant in ("int8-pc", "int8-pt"):

@@ -43,7 +43,8 @@ class SentimentModel:
         d = Path(artifact_dir) if artifact_dir is not None else ARTIFACTS
         meta = json.loads((d / "encoder_meta.json").read_text())
         heads = Heads.load(d / "heads.npz")
-        version = f"minilm-l6-{meta['variant']}+{heads.version}"
+        # e.g. minilm-l6-ft1-int8-pc+heads-2026.12.1: encoder (ftN: top N layers fine-tuned), quantization, heads
+        version = f"{meta.get('name', 'minilm-l6')}-{meta['variant']}+{heads.version}"
         return cls(Encoder.from_dir(d, threads=threads), heads, version, cache_size)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
