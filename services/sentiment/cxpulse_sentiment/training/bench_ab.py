@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
                   "all_throughput": [r["throughput_per_s"] for r in rs]}
     a, b = (out[str(d)]["throughput_per_s"] for d in (args.a, args.b))
     out["ratio_b_over_a"] = round(b / a, 3)
+    # Paired per round (A and B measured back to back), which cancels most of the machine's drift.
+    ra, rb = runs[str(args.a)], runs[str(args.b)]
+    out["median_round_ratio_b_over_a"] = round(statistics.median(
+        y["throughput_per_s"] / x["throughput_per_s"] for x, y in zip(ra, rb, strict=True)), 3)
     print(json.dumps(out, indent=1))
     return 0
 
