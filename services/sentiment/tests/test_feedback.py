@@ -48,6 +48,8 @@ def test_polarity_rows_for_the_train_command(tmp_path):
     embed = lambda split: np.ones((len(split.texts), 4), dtype=np.float32)  # noqa: E731 (the encoder's shape)
     x, y, w, report = polarity_rows(str(path), embed, 4, balanced_weights)
     assert x.shape == (3, 4) and list(y) == [0, 0, 1] and report["rows_used"] == 3
-    assert np.allclose(w, FEEDBACK_WEIGHT * np.array([0.5, 0.5, 1.0]))  # classes balanced, scaled by its weight
+    # Classes balanced over the classes present (each present class weighs the same in total, mean row weight 1),
+    # scaled by the source's weight.
+    assert np.allclose(w, FEEDBACK_WEIGHT * np.array([0.75, 0.75, 1.5]))
     x, y, w, report = polarity_rows(None, embed, 4, balanced_weights)
     assert x.shape == (0, 4) and len(y) == len(w) == 0 and report is None
