@@ -120,7 +120,7 @@ class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CXPULSE_", frozen=True, extra="ignore")
 
     http_port: int = 8000  # /metrics, /healthz, /readyz; 0 picks a free port
-    http_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"  # loopback unless configured; containers set 0.0.0.0 so probes and Prometheus reach it
     log_level: str = "INFO"
     topic_prefix: str = ""  # prepended to every topic name (tests, shared clusters)
     # Above this share of rejected input (once dlq_min_messages of the last dlq_window were seen) the service

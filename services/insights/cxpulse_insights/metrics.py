@@ -13,3 +13,5 @@ QUALITY = Histogram("cxpulse_insights_quality_score", "Quality scores of ended c
                     buckets=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100))
 ACTIVE = Gauge("cxpulse_insights_active_contacts", "Contacts in progress on the live view.", ("service",))
 SSE_CLIENTS = Gauge("cxpulse_insights_sse_clients", "Dashboards connected for live updates.", ("service",))
+SSE_DROPPED = counter("insights_sse_dropped", "Event streams ended because the client went away or fell too far "
+                      "behind (unread output above the per-client bound).")

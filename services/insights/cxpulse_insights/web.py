@@ -20,6 +20,10 @@ from .records import figures_dict
 from .state import InsightsState
 
 STATIC = Path(__file__).resolve().parent / "static"
+# A dashboard that does not read its event stream is dropped rather than waited on forever: at most this much unsent
+# output per client (the transport's buffer), and a write that cannot complete within SSE_WRITE_TIMEOUT_S ends it.
+SSE_MAX_BUFFER = 256 * 1024
+SSE_WRITE_TIMEOUT_S = 10.0
 
 
 def views(state: InsightsState) -> dict[str, Callable[[], Any]]:
@@ -132,20 +136,30 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
         await response.prepare(request)
         client = Pending()
         clients.add(client)
+        transport = request.transport
+
+        async def write(data: bytes) -> None:
+            if transport is None or transport.get_write_buffer_size() > SSE_MAX_BUFFER:
+                raise ConnectionResetError("slow SSE client")
+            await asyncio.wait_for(response.write(data), SSE_WRITE_TIMEOUT_S)
+
         m.SSE_CLIENTS.labels(m.SERVICE).inc()
         try:
-            await _send(response, "snapshot", {name: body() for name, body in view.items()})
+            await write(f"event: snapshot\ndata: {json.dumps({name: body() for name, body in view.items()})}\n\n"
+                        .encode())
             while True:
                 try:
                     await asyncio.wait_for(client.ready.wait(), timeout=15)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")  # proxies close silent connections
+                    await write(b": keep-alive\n\n")  # proxies close silent connections
                     continue
                 await asyncio.sleep(coalesce_s)  # a burst of changes goes out as one update per view
                 names = client.take()
                 for name in sorted(names):
-                    await response.write(event_bytes(name))
-        except (ConnectionResetError, asyncio.CancelledError):
+                    await write(event_bytes(name))
+        except (ConnectionResetError, TimeoutError):  # gone, or too slow to keep (see SSE_MAX_BUFFER)
+            m.SSE_DROPPED.labels(m.SERVICE).inc()
+        except asyncio.CancelledError:
             pass
         finally:
             clients.discard(client)

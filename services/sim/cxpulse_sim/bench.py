@@ -72,6 +72,10 @@ def table(results: dict[str, Any]) -> str:
                          f"<= {redaction['max_x4_time_ratio']}x time (linear ~ 4)")
     if "churn" in results:
         lines.append(f"churn rescoring with reasons: {results['churn']}")
+    if "insights_slow_clients" in results:
+        d = results["insights_slow_clients"]
+        lines.append(f"insights with {d['slow_sse_clients']} non-reading SSE clients: RSS max {d['rss_mb']['max']} MB, "
+                     f"/api/* max {d['api_latency_s']['max']} s, {d['sse_streams_dropped']:.0f} streams dropped")
     if "insights_dashboard" in results:
         d = results["insights_dashboard"]
         lines.append(f"insights: {d['sse_clients']} SSE clients at {d['utterances_per_s']:.0f} utt/s: "
@@ -94,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxpulse bench", description=__doc__)
     parser.add_argument("--out", default="out/bench")
     parser.add_argument("--only",
-                        help="comma-separated sections: ingest,sentiment,churn,notification,insights,e2e,ttl")
+                        help="comma-separated sections: ingest,sentiment,churn,notification,insights,"
+                             "insights_slow,e2e,ttl")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each end-to-end rate phase")
     parser.add_argument("--ttl-contacts", type=int, default=20_000, help="never-ending contacts in the ttl section")
     parser.add_argument("--ttl-s", type=float, default=60.0, help="per-contact TTL the ttl section runs with")
     args = parser.parse_args(argv)
-    wanted = set((args.only or "ingest,sentiment,churn,notification,insights,e2e,ttl").split(","))
+    wanted = set((args.only or "ingest,sentiment,churn,notification,insights,insights_slow,e2e,ttl").split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # Sections not run now keep their last results (e.g. after `--only ttl`).
@@ -129,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             from cxpulse_insights.bench import run as insights
 
             _section(results, "insights_dashboard", lambda: insights(kafka))
+        if "insights_slow" in wanted:
+            from cxpulse_insights.bench_slow import run as insights_slow
+
+            _section(results, "insights_slow_clients", lambda: insights_slow(kafka))
         if "e2e" in wanted:
             from .bench_e2e import run as e2e
 
