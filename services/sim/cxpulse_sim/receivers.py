@@ -12,15 +12,16 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from cxpulse_notification.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from cxpulse_notification.signing import WEBHOOK_ID, ReplayGuard, verify_standard
 
 
 class WebhookReceiver:
     def __init__(self, secret: str, host: str = "127.0.0.1", port: int = 9099) -> None:
         self.secret = secret.encode()
         self.received: list[dict[str, Any]] = []  # verified, first delivery per idempotency key
-        self.rejected = 0  # bad signature
-        self.duplicates = 0  # same idempotency key again
+        self.rejected = 0  # bad signature or stale timestamp
+        self.duplicates = 0  # a webhook-id seen before: a retry or a replay, not processed again
+        self.replays = ReplayGuard()
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
@@ -32,17 +33,17 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                ok = verify(receiver.secret, self.headers.get(TIMESTAMP_HEADER, ""),
-                            self.headers.get(SIGNATURE_HEADER, ""), body)
+                ok = verify_standard(receiver.secret, dict(self.headers.items()), body)
+                msg_id = self.headers.get(WEBHOOK_ID, "")
                 with receiver.lock:
                     if not ok:
                         receiver.rejected += 1
-                    elif any(r["key"] == self.headers.get(IDEMPOTENCY_HEADER) and r["path"] == self.path
-                             for r in receiver.received):
+                    elif not receiver.replays.first(msg_id):  # whatever the path or other headers
                         receiver.duplicates += 1
                     else:
-                        receiver.received.append({"key": self.headers.get(IDEMPOTENCY_HEADER), "path": self.path,
-                                                  "at": time.time(), "body": json.loads(body)})
+                        receiver.received.append({"key": msg_id, "path": self.path, "at": time.time(),
+                                                  "body": json.loads(body)})
+                # A replayed id is acknowledged (so a sender's retry stops) but not processed again.
                 self.send_response(200 if ok else 401)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
