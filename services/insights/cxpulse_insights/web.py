@@ -210,10 +210,6 @@ class Pending:
         return names
 
 
-async def _send(response: web.StreamResponse, event: str, data: Any) -> None:
-    await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-
-
 class WebServer:
     """Runs the app in a daemon thread; `port` is the bound port (useful with port 0)."""
 
