@@ -8,6 +8,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const fmt = (x, digits = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(digits));
 const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`);
 const clock = (ms) => new Date(ms).toISOString().slice(11, 16);
+const stamp = (ms) => new Date(ms).toISOString().slice(5, 16).replace("T", " ");  // MM-DD HH:MM
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const LABELS = ["negative", "neutral", "positive"];
 const PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#ad1457"];
@@ -105,8 +106,9 @@ function lineChart(lines, valueAt, { min, max, ticks, format }, start, end, w = 
   const y = (v) => (top + (1 - (v - min) / (max - min)) * (h - top - bottom)).toFixed(1);
   const grid = ticks.map((v) => `<line class="grid" x1="${left}" x2="${w - right}" y1="${y(v)}" y2="${y(v)}"/>` +
     `<text class="tick" x="${left - 4}" y="${Number(y(v)) + 3}" text-anchor="end">${format(v)}</text>`).join("");
-  const axis = `<text class="tick" x="${left}" y="${h - 6}">${clock(start)}</text>` +
-    `<text class="tick" x="${w - right}" y="${h - 6}" text-anchor="end">${clock(end)}</text>`;
+  const when = end - start > 2 * 3600000 ? stamp : clock;
+  const axis = `<text class="tick" x="${left}" y="${h - 6}">${when(start)}</text>` +
+    `<text class="tick" x="${w - right}" y="${h - 6}" text-anchor="end">${when(end)}</text>`;
   const names = Object.keys(lines);
   const paths = names.map((name, i) => {
     const pts = lines[name];
@@ -210,7 +212,7 @@ const trends = {
     const response = await fetch(`/api/trends?${p}`);
     if (!response.ok) return;
     const t = await response.json();
-    $("#trends-range").textContent = `${clock(t.start)}–${clock(t.end)} UTC, ${t.bucket_ms / 60000}-minute buckets`;
+    $("#trends-range").textContent = `${stamp(t.start)} – ${stamp(t.end)} UTC, ${t.bucket_ms / 60000}-minute buckets`;
     const score = { min: -1, max: 1, ticks: [-1, 0, 1], format: (v) => fmt(v, 1) };
     const share = { min: 0, max: 1, ticks: [0, 0.5, 1], format: pct };
     const put = (name, node) => $(`[data-chart="${name}"]`).replaceChildren(node);
