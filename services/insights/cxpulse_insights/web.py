@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -108,6 +109,13 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
     async def correct(request: web.Request) -> web.Response:
         def fail(message: str, status: int = 400) -> web.Response:
             return web.json_response({"error": message}, status=status)
+        # Browsers send basic-auth credentials along with cross-site requests too: accept only JSON (a
+        # cross-site JSON POST needs a CORS preflight, which this server never grants) from this origin.
+        if request.content_type != "application/json":
+            return fail("expected Content-Type: application/json", 415)
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != request.host:
+            return fail("cross-origin request refused", 403)
         if corrections is None:
             return fail("corrections are not configured (no Kafka)", 503)
         try:

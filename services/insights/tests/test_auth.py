@@ -33,6 +33,8 @@ def served(monkeypatch):
 
 def status(url: str, authorization: str | None = None, data: bytes | None = None) -> tuple[int, dict]:
     headers = {"Authorization": authorization} if authorization else {}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=5) as reply:
             return reply.status, dict(reply.headers)

@@ -142,9 +142,12 @@ def served():
     server.stop()
 
 
-def fetch(url: str, data: bytes | None = None) -> tuple[int, object]:
+def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, object]:
+    if data is not None and headers is None:
+        headers = {"Content-Type": "application/json"}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=5) as response:
+        request = urllib.request.Request(url, data=data, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -166,3 +169,7 @@ def test_endpoints(served):
     # Without Kafka the dashboard still works; corrections say why they cannot be stored.
     correction = json.dumps({"contact_id": "c-1", "turn": 2, "label": "neutral"}).encode()
     assert fetch(base + "/api/corrections", correction)[0] == 503
+    # A form post from another site (text/plain) or a JSON post from another origin is refused first.
+    assert fetch(base + "/api/corrections", correction, {"Content-Type": "text/plain"})[0] == 415
+    assert fetch(base + "/api/corrections", correction, {"Content-Type": "application/json",
+                                                         "Origin": "http://evil.example"})[0] == 403
