@@ -132,7 +132,10 @@ SPEC: dict[str, Any] = {
             "responses": {"201": {"description": "stored (acknowledged by Kafka)", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/LabelCorrection"}}}},
                 "400": {"description": "bad request or same label as the model"},
+                "401": {"description": "no or wrong credentials"},
+                "403": {"description": "cross-origin request"},
                 "404": {"description": "unknown contact or turn"},
+                "415": {"description": "not application/json"},
                 "503": {"description": "Kafka unavailable"}}}},
         "/api/events": {"get": {"summary": "Live updates (server-sent events): `snapshot` with every view, "
                                            "then one event per changed view (contacts, alerts, escalations, "
@@ -141,5 +144,8 @@ SPEC: dict[str, Any] = {
                                 "responses": {"200": {"description": "event stream",
                                                       "content": {"text/event-stream": {"schema": STR}}}}}},
     },
-    "components": {"schemas": SCHEMAS},
+    "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "basic": {"type": "http", "scheme": "basic", "description": "a user of INSIGHTS_AUTH_USERS"},
+        "bearer": {"type": "http", "scheme": "bearer", "description": "INSIGHTS_AUTH_TOKEN"}}},
+    "security": [{"basic": []}, {"bearer": []}],
 }
