@@ -29,7 +29,7 @@ def test_kill_9_under_traffic_and_a_restart_write_every_output_once(kafka_settin
     quality_topic, agents_topic = cx_runtime.topic(QUALITY_TOPIC), cx_runtime.topic(AGENTS_TOPIC)
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "CXPULSE_TOPIC_PREFIX": cx_runtime.topic_prefix,
            "INSIGHTS_GROUP_ID": unique_name("insights"), "INSIGHTS_WEB_HOST": "127.0.0.1", "INSIGHTS_WEB_PORT": "0",
-           "CXPULSE_LOG_LEVEL": "WARNING"}
+           "CXPULSE_LOG_LEVEL": "WARNING", "INSIGHTS_AUTH_TOKEN": "restart-test-token"}
     with ServiceProcess("cxpulse_insights", env, tmp_path / "insights.log") as service:
         service.start()
         with Traffic(kafka_settings, topic, records, rate=40) as traffic:
