@@ -1,5 +1,7 @@
 """The routing service (faust) against a real broker: scripted conversations and a churn-risk record in; exactly
-the expected escalations, supervisor alerts and agent guidance out; decision latency measured."""
+the expected escalations, supervisor alerts and agent guidance out; decision latency measured. The utterances carry
+embeddings from the real sentiment encoder (as the sentiment service ships them); routing itself runs no encoder
+and ranks against the shipped phrase matrix."""
 
 from __future__ import annotations
 
@@ -69,10 +71,9 @@ def routing(kafka_settings, new_topic, tmp_path):
     port = _free_port()
     env = os.environ | {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "sentiment",
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"),
         "CXPULSE_HTTP_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), str(REPO / "services/sentiment"),
-                                       os.environ.get("PYTHONPATH", "")])}
+        "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), os.environ.get("PYTHONPATH", "")])}
     log = (tmp_path / "routing.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "cxpulse_routing"], env=env, stdout=log, stderr=log)
     try:
@@ -92,7 +93,7 @@ def routing(kafka_settings, new_topic, tmp_path):
         log.close()
 
 
-def test_scripted_conversations_through_the_broker(kafka_settings, routing):
+def test_scripted_conversations_through_the_broker(kafka_settings, routing, tmp_path):
     topics, port, process = routing
     serde = SingleObjectSerde()
     risk = {"event_id": "r-1", "account_id": "acct-risk", "probability": 0.8, "band": "high", "reasons": [],
@@ -116,14 +117,23 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing):
             time.sleep(0.01)
         time.sleep(0.2)
     assert producer.flush(10) == 0
-    turns = [("You charged me twice this month, this is ridiculous!", {**NEUTRAL, "anger": 0.9}, -0.95),
-             ("I don't understand why this bill has two payments on it?", {**NEUTRAL, "confusion": 0.9}, -0.3),
-             ("Okay, sure.", NEUTRAL, 0.1)]  # a calm turn: no guidance
+    from cxpulse_core.embedding import pack
+    from cxpulse_sentiment.model import SentimentModel
+
+    model = SentimentModel.load()
+    turns = [("You charged me twice this month, this is ridiculous!", {**NEUTRAL, "anger": 0.9}, -0.95, ""),
+             ("I don't understand why this bill has two payments on it?", {**NEUTRAL, "confusion": 0.9}, -0.3, ""),
+             ("Okay, sure.", NEUTRAL, 0.1, ""),  # a calm turn: no guidance
+             ("This is the third time I'm calling about this!", {**NEUTRAL, "anger": 0.9}, -0.9, "other encoder"),
+             ("I want to speak to a manager now.", {**NEUTRAL, "anger": 0.9}, -0.9, "no embedding")]
+    embeddings = [pack(v, model.encoder_version) for v in model.embed([t[0] for t in turns])]
+    embeddings[3]["encoder"] = "minilm-l6-fp32@0123456789abcdef"  # a sentiment service with another encoder
+    embeddings[4] = None  # written before the sentiment service shipped embeddings
     produce(kafka_settings, topics["utterances"],
             [("c-esc-0", serde.encode("io.cxpulse.sentiment.UtteranceSentiment",
                                       utterance(text, emotions, score, turn=i + 1, contact="c-esc-0")
-                                      | {"origin_time": now_ms()}))
-             for i, (text, emotions, score) in enumerate(turns)])
+                                      | {"origin_time": now_ms(), "embedding": embedding}))
+             for i, ((text, emotions, score, _), embedding) in enumerate(zip(turns, embeddings, strict=True))])
     produce(kafka_settings, topics["contacts"], [("c-esc-0", serde.encode(SUMMARY, _summary("c-esc-0"))),
                                                  ("c-bad", b"not avro")])
 
@@ -146,6 +156,7 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing):
     assert by_turn[1]["emotion"] == "anger" and by_turn[2]["emotion"] == "confusion"
     assert by_turn[1]["tone"] != by_turn[2]["tone"] and 1 <= len(by_turn[1]["phrases"]) <= 3
     assert {p["phrase_id"] for p in by_turn[1]["phrases"]}.isdisjoint(p["phrase_id"] for p in by_turn[2]["phrases"])
+    print("\nguidance for the angry turn:", [(p["phrase_id"], p["similarity"]) for p in by_turn[1]["phrases"]])
     assert len(dead) == 1 and headers_of(dead[0])["cxpulse.error.reason"] == "decode_error"
 
     latencies = sorted(e["produced_time"] - sent[(e["contact_id"], e["evidence"][-1]["turn"])] for e in escalations)
@@ -157,5 +168,8 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing):
     status, text = _get(port, "/metrics")
     assert status == 200 and 'cxpulse_routing_escalations_total{queue="retention",service="routing"} 1.0' in text
     assert "cxpulse_routing_decision_latency_seconds_bucket" in text and _get(port, "/healthz")[0] == 200
+    for reason in ("encoder_mismatch", "no_embedding"):  # turns 4 and 5: no guidance, counted
+        assert f'cxpulse_routing_guidance_skipped_total{{reason="{reason}",service="routing"}} 1.0' in text
+    assert "encoder_mismatch" in (tmp_path / "routing.log").read_text()  # logged once, with the reason
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0

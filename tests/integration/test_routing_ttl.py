@@ -31,7 +31,7 @@ def test_contacts_that_never_end_expire_with_tombstones_on_their_partitions(kafk
     app_id = unique_name("routing-ttl")
     env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": app_id,
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "hashing", "CXPULSE_LOG_LEVEL": "WARNING",
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING",
         "ROUTING_CONTACT_TTL_S": "4", "ROUTING_CONTACT_TTL_CHECK_S": "1"}
     serde = SingleObjectSerde()
     contacts = [f"never-ends-{i}" for i in range(12)]

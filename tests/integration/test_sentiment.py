@@ -81,6 +81,16 @@ def test_a_scripted_conversation_gives_one_output_per_utterance_and_a_summary(ka
     assert all(-1 <= d.value["score"] <= 1 and d.value["score5"] == pytest.approx(5 * d.value["score"])
                for d in scored)
     assert {"anger", "frustration", "confusion", "gratitude"} <= set(by_turn[4]["emotions"])
+    # Each scored turn carries its embedding, computed once here and reused downstream (routing's phrase retrieval):
+    # the very vector the model gives for the text, to int8 precision, with the encoder's version.
+    from cxpulse_core.embedding import unpack
+    from cxpulse_sentiment.model import SentimentModel
+
+    model = SentimentModel.load()
+    expected = model.embed([by_turn[t]["text"] for t in sorted(by_turn)])
+    for t, vector in zip(sorted(by_turn), expected, strict=True):
+        assert by_turn[t]["embedding"]["encoder"] == model.encoder_version
+        assert float(unpack(by_turn[t]["embedding"], 384) @ vector) > 0.999
     updates = [d for d in contact if d.schema.endswith("ContactSentimentUpdate")]
     summaries = [d.value for d in contact if d.schema.endswith("ContactSummary")]
     assert len(updates) == 6 and len(summaries) == 1

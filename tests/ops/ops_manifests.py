@@ -49,7 +49,7 @@ SERVICES = {s.name: s for s in (
     # Kafka transactions: transactional.id = group + CXPULSE_INSTANCE_ID, stable per replica -> StatefulSet.
     Service("sentiment", "cxpulse_sentiment", "SentimentSettings", "sentiment", "sentiment", "StatefulSet"),
     Service("churn", "cxpulse_churn", "ChurnSettings", "churn-scoring", "churn"),
-    Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing", sources=("cxpulse_sentiment",)),
+    Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing"),
     Service("notification", "cxpulse_notification", "NotificationSettings", "notification", "notification"),
 )}
 SHARED_SETTINGS = ("KafkaSettings", "SchemaRegistrySettings", "RuntimeSettings")  # in cxpulse_core.settings

@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "produce": ("cxpulse_core.tools:produce_main", "produce JSON lines from stdin to a topic"),
     "tail": ("cxpulse_core.tools:tail_main", "print a topic's records as JSON lines"),
     "score": ("cxpulse_sentiment.score_cli:main", "score JSON or text lines from stdin with the sentiment model"),
+    "embed-phrases": ("cxpulse_sentiment.training.embed_phrases:main",
+                      "recompute routing's phrase-embedding matrix with the sentiment encoder (after changing either)"),
     "train": ("cxpulse_core.cli:train", "retrain a model: cxpulse train sentiment | churn [--csv FILE]"),
     "evaluate": ("cxpulse_core.cli:evaluate", "evaluate a model on held-out data: cxpulse evaluate churn"),
     "simulate": ("cxpulse_sim.simulate:main", "produce realistic simulated contact-center traffic"),

@@ -29,6 +29,11 @@ def schema_dir() -> Path:
 # cx.insights.*), where a key's record stays until that key is written again, so a release that drops them has to
 # say how to rewrite such keys first.
 LEGACY_FINGERPRINTS_UNTIL = "0.3"
+# Earlier versions of records that changed (additively, with defaults), as `<full name>.vN.avsc.json` (not .avsc:
+# tools that load every .avsc of the folder, Apache Avro's parser among them, would see one name defined twice).
+# Single-object encoding carries only the writer's fingerprint, so a reader needs the writer's schema to read
+# records written before the change; with a registry the registry has them.
+HISTORY = "history"
 
 
 def _fingerprint(canonical: str) -> bytes:
@@ -81,9 +86,11 @@ class SchemaSet:
             if not progress:
                 names = ", ".join(str(p) for p in pending)
                 raise ValueError(f"schemas with unresolved or invalid types: {names}")
+        # Earlier versions of changed records (history/), as writers only: their records are still on topics.
+        self.history = [self._previous(path) for path in sorted((folder / HISTORY).glob("*.avsc.json"))]
         # The standard fingerprints first, so that a clash with a legacy one (none today) cannot shadow them.
-        self.by_fingerprint = {s.legacy_fingerprint: s for s in self.by_name.values()}
-        self.by_fingerprint |= {s.fingerprint: s for s in self.by_name.values()}
+        self.by_fingerprint = {s.legacy_fingerprint: s for s in [*self.history, *self.by_name.values()]}
+        self.by_fingerprint |= {s.fingerprint: s for s in [*self.history, *self.by_name.values()]}
 
     def _record(self, full: str, source: dict[str, Any], parsed: Any) -> RecordSchema:
         """Fingerprints as the Avro spec defines them: of the canonical form of the schema with every named type
@@ -94,6 +101,22 @@ class SchemaSet:
         canonical = to_parsing_canonical_form(standalone)
         legacy = _fingerprint(to_parsing_canonical_form(parsed))
         return RecordSchema(full, source, parsed, _fingerprint(canonical), canonical, legacy)
+
+    def _previous(self, path: Path) -> RecordSchema:
+        """An earlier version of a record (same full name), parsed against today's other named types. A reader
+        finds it by its fingerprint and resolves it to today's version (new fields take their defaults)."""
+        source = json.loads(path.read_text())
+        full = f"{source.get('namespace', '')}.{source['name']}".lstrip(".")
+        named = {n: s.parsed for n, s in self.by_name.items() if n != full}
+        parsed = parse_schema(_without_logical_types(source), named_schemas=named)
+        current = self.by_name.get(full)
+        if current is None:
+            raise ValueError(f"{path}: an earlier version of {full}, which is not in {self.folder}")
+        try:
+            self.by_name[full] = RecordSchema(full, source, parsed, b"", "", b"")
+            return self._record(full, source, parsed)
+        finally:
+            self.by_name[full] = current
 
     def expanded(self, name: str) -> dict[str, Any]:
         """The schema with every named type it refers to written out inline (the first time it appears),

@@ -5,7 +5,9 @@
   (GlobalTable `churn-risk`, every worker holds all of it) and produces escalations and supervisor alerts.
   A ContactSummary (the contact ended) drops the contact's state.
 - `remember` reads cx.churn.risk (keyed by account) into the churn-risk GlobalTable.
-- `assist` reads cx.sentiment.utterances (it carries the text) and produces agent guidance for customer turns.
+- `assist` reads cx.sentiment.utterances (it carries the turn's embedding, computed once by the sentiment service)
+  and produces agent guidance for customer turns; a turn without a usable embedding (none, or one of another
+  encoder than the phrase matrix) gets no guidance, counted by reason and logged once per reason and encoder.
 Undecodable or unexpected records go to the dead-letter topic with the reason in headers."""
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -31,7 +32,7 @@ from . import records
 from .broker import partitions_of
 from .engine import ContactState, evaluate, facts
 from .expiry import ContactExpiry
-from .guidance import Guide
+from .guidance import EmbeddingError, Guide, Unusable
 from .rules import RulesError, RulesFile
 from .settings import RoutingSettings
 
@@ -51,7 +52,7 @@ class Routing:
         self.settings, self.rules, self.guide, self.health = settings, rules, guide, health
         self.limit = InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
                                        S, runtime.dlq_stop_on_flood)
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="embed")  # inference off the event loop
+        self._skips_logged: set[tuple[str, str]] = set()
         name = runtime.topic
         self.app = faust.App(
             settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka),
@@ -176,7 +177,17 @@ class Routing:
         emotion = self.guide.needs_guidance(utterance)
         if emotion is None:
             return None
-        vector = await asyncio.get_running_loop().run_in_executor(self.executor, self.guide.embed, utterance["text"])
+        try:
+            vector = self.guide.vector(utterance)
+        except Unusable as skip:
+            m.GUIDANCE_SKIPPED.labels(S, skip.reason).inc()
+            seen = (skip.reason, str((utterance.get("embedding") or {}).get("encoder")))
+            if seen not in self._skips_logged:  # once per reason and encoder: at 300 turns/s a log line each floods
+                self._skips_logged.add(seen)
+                log.warning("no guidance: %s", skip, extra={"reason": skip.reason, "contact_id": contact_id})
+            return None
+        except EmbeddingError as exc:
+            return Reject("invalid_embedding", str(exc))
         record = records.guidance(self.guide.advise(emotion, vector), utterance)
         await self._emit(self.guidance, records.GUIDANCE, record, "guidance")
         m.GUIDANCE.labels(S, emotion).inc()

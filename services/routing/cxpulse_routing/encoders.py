@@ -1,5 +1,6 @@
-"""Encoders for phrase retrieval. Production uses the sentiment service's model (same encoder, same ONNX
-serving path); `hashing` is a deterministic, dependency-free lexical encoder for tests and development only."""
+"""A deterministic, dependency-free lexical encoder for tests and development only. In production routing runs no
+encoder: turns arrive embedded by the sentiment service, and the phrase matrix was computed with the same encoder
+(`cxpulse embed-phrases`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .guidance import Encoder
-
 DIM = 384
+VERSION = "hashing-v1"  # the encoder version its embeddings and phrase matrices carry
 _WORD = re.compile(r"[a-z']+")
 _STOP = frozenset(("a", "an", "and", "are", "be", "been", "but", "do", "for", "i", "i'm", "is", "it", "it's", "me",
                    "my", "of", "on", "so", "that", "that's", "the", "this", "to", "was", "we", "with", "you",
@@ -34,14 +34,3 @@ class HashingEncoder:
                 out[row] /= norm
         return out
 
-
-def load_encoder(kind: str, model_dir: str | None = None) -> Encoder:
-    if kind == "hashing":
-        return HashingEncoder()
-    if kind == "sentiment":
-        from pathlib import Path
-
-        from cxpulse_sentiment.model import SentimentModel
-
-        return SentimentModel.load(Path(model_dir) if model_dir else None)
-    raise ValueError(f"unknown encoder {kind!r} (sentiment or hashing)")

@@ -1,6 +1,8 @@
 """Agent assist: tone guidance for a customer turn, and up to three phrases from the phrase library retrieved by
-cosine similarity to the turn's text. Pure: the encoder is injected (the sentiment model in production, a
-deterministic fake in tests) and the library's embeddings are computed once, here, at start."""
+cosine similarity to the turn's meaning. Pure and encoder-free: the turn's embedding comes with its
+UtteranceSentiment (the sentiment service encoded it once), the library's embeddings from a matrix precomputed with
+the same encoder (`cxpulse embed-phrases`, shipped next to phrases.yaml). The two are compared only when their
+encoder versions are equal."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 import yaml
 
+from cxpulse_core.embedding import EmbeddingError, PhraseMatrix, load_matrix, unpack
+
 
 class Encoder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -21,6 +25,17 @@ class Encoder(Protocol):
 
 class PhrasesError(ValueError):
     """An invalid phrase library."""
+
+
+class Unusable(Exception):  # noqa: N818 - a skip, not an error: the record is valid
+    """A turn whose embedding cannot be compared with the phrase matrix; `reason` labels the metric."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+__all__ = ["EmbeddingError", "Guide", "PhrasesError", "Unusable", "load_library", "load_phrase_matrix"]
 
 
 @dataclass(frozen=True)
@@ -75,14 +90,50 @@ def load_library(path: Path) -> tuple[Policy, list[Phrase]]:
     return result
 
 
+REGENERATE = "regenerate it: cxpulse embed-phrases --phrases {phrases} --out {matrix}"
+
+
+def matrix_path(phrases_path: Path) -> Path:
+    """Where the library's precomputed embeddings live by default: phrases.yaml -> phrases.embeddings.npz."""
+    return phrases_path.with_suffix(".embeddings.npz")
+
+
+def load_phrase_matrix(path: Path, phrases: list[Phrase], phrases_path: Path | None = None) -> PhraseMatrix:
+    """The precomputed matrix of `phrases`, checked to be of exactly these phrases (same ids and texts, in order):
+    an edited library with a stale matrix would rank phrases by other phrases' meaning."""
+    hint = REGENERATE.format(phrases=phrases_path or "PHRASES.yaml", matrix=path)
+    try:
+        pm = load_matrix(path)
+    except EmbeddingError as exc:
+        raise PhrasesError(f"{exc}; {hint}") from exc
+    if pm.ids != tuple(p.phrase_id for p in phrases) or pm.texts != tuple(p.text for p in phrases):
+        stale = sorted({p.phrase_id for p in phrases} ^ set(pm.ids)) or [
+            p.phrase_id for p, t in zip(phrases, pm.texts, strict=False) if p.text != t]
+        raise PhrasesError(f"{path}: the phrase matrix is not of this phrase library (differs at "
+                           f"{', '.join(stale[:5]) or 'the order'}); {hint}")
+    return pm
+
+
 class Guide:
-    def __init__(self, policy: Policy, phrases: list[Phrase], encoder: Encoder, top_k: int = 3) -> None:
-        self.policy, self.phrases, self.encoder, self.top_k = policy, phrases, encoder, top_k
-        self.matrix = np.asarray(encoder.embed([p.text for p in phrases]), dtype=np.float32)  # once, at start
+    def __init__(self, policy: Policy, phrases: list[Phrase], matrix: PhraseMatrix, top_k: int = 3) -> None:
+        self.policy, self.phrases, self.top_k = policy, phrases, top_k
+        self.encoder = matrix.encoder  # the version turns' embeddings must have
+        self.matrix = matrix.matrix
+        self.dim = int(self.matrix.shape[1])
 
     @classmethod
-    def from_file(cls, path: Path, encoder: Encoder, top_k: int = 3) -> Guide:
-        return cls(*load_library(path), encoder, top_k)
+    def from_file(cls, path: Path, matrix: Path | None = None, top_k: int = 3) -> Guide:
+        policy, phrases = load_library(path)
+        return cls(policy, phrases, load_phrase_matrix(matrix or matrix_path(path), phrases, path), top_k)
+
+    @classmethod
+    def with_encoder(cls, policy: Policy, phrases: list[Phrase], encoder: Encoder, version: str,
+                     top_k: int = 3) -> Guide:
+        """A guide whose matrix is computed here with `encoder` (tests and `cxpulse embed-phrases`)."""
+        texts = [p.text for p in phrases]
+        pm = PhraseMatrix(version, tuple(p.phrase_id for p in phrases), tuple(texts),
+                          np.asarray(encoder.embed(texts), dtype=np.float32))
+        return cls(policy, phrases, pm, top_k)
 
     def needs_guidance(self, utterance: dict[str, Any]) -> str | None:
         """The emotion to respond to, if this turn warrants guidance: a customer turn with a notable emotion
@@ -95,8 +146,18 @@ class Guide:
             return max(notable)[1]
         return "negative" if utterance.get("label") == "negative" and "negative" in self.policy.tones else None
 
-    def embed(self, text: str) -> np.ndarray:
-        return np.asarray(self.encoder.embed([text]), dtype=np.float32)[0]
+    def vector(self, utterance: dict[str, Any]) -> np.ndarray:
+        """The turn's embedding as shipped on its UtteranceSentiment. Raises Unusable (a skip, with its reason)
+        when it has none or one of another encoder, EmbeddingError when the field is malformed."""
+        embedding = utterance.get("embedding")
+        if embedding is None:
+            raise Unusable("no_embedding", "the record carries no embedding (written by a sentiment service that "
+                                           "does not ship them)")
+        if embedding.get("encoder") != self.encoder:
+            raise Unusable("encoder_mismatch", f"turn embedded by {embedding.get('encoder')!r}, phrase matrix by "
+                                               f"{self.encoder!r}: regenerate the matrix (cxpulse embed-phrases) "
+                                               "for the encoder the sentiment service runs")
+        return unpack(embedding, self.dim)
 
     def advise(self, emotion: str, vector: np.ndarray) -> Guidance:
         """Tone for `emotion`; phrases whose intent is in that tone and whose tags include the emotion (or

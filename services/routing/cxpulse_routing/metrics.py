@@ -11,6 +11,9 @@ DECISIONS = counter("routing_decisions", "Rules that matched, by rule and outcom
 ESCALATIONS = counter("routing_escalations", "Escalations produced, by target queue.", ("queue",))
 ALERTS = counter("routing_alerts", "Supervisor alerts produced (rate() gives the alert rate).", ("severity", "team"))
 GUIDANCE = counter("routing_guidance", "Agent guidance produced, by the emotion it answers.", ("emotion",))
+GUIDANCE_SKIPPED = counter("routing_guidance_skipped",
+                           "Turns that warranted guidance but got none: no_embedding (the record has none) or "
+                           "encoder_mismatch (embedded by another encoder than the phrase matrix).", ("reason",))
 INPUTS = counter("routing_inputs", "Records consumed, by topic role and record type.", ("input", "schema"))
 DEADLETTERS = counter("routing_deadletters", "Records sent to the dead-letter topic, by reason.", ("reason",))
 RULE_RELOADS = counter("routing_rule_reloads", "Rules file reloads, by outcome (ok, invalid).", ("outcome",))

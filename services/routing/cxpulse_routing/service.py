@@ -1,5 +1,6 @@
-"""Process start-up: settings, fail-fast validation of the rules and the phrase library, the encoder (phrase
-embeddings computed once here), the ops endpoint (/metrics, /healthz, /readyz) and the faust worker."""
+"""Process start-up: settings, fail-fast validation of the rules, the phrase library and its precomputed
+embedding matrix (no encoder runs here: turns arrive embedded), the ops endpoint (/metrics, /healthz, /readyz)
+and the faust worker."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from cxpulse_core.http import serve
 from cxpulse_core.logs import configure_logging
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
-from .encoders import load_encoder
-from .guidance import Guide, PhrasesError, load_library
+from .guidance import Guide, PhrasesError, load_library, load_phrase_matrix, matrix_path
 from .rules import RulesError, RulesFile
 from .settings import RoutingSettings
 
@@ -29,14 +29,16 @@ def run(argv: list[str]) -> int:
     try:
         rules = RulesFile(settings.rules_path)
         library = load_library(settings.phrases_path)
+        embeddings = settings.phrase_embeddings_path or matrix_path(settings.phrases_path)
+        matrix = load_phrase_matrix(embeddings, library[1], settings.phrases_path)
     except (RulesError, PhrasesError) as exc:
         print(f"cxpulse routing: {exc}", file=sys.stderr)
         return 2
     log.info("rules and phrase library are valid", extra={"rules": [r.name for r in rules.rules.rules],
-                                                          "phrases": len(library[1])})
+                                                          "phrases": len(library[1]), "encoder": matrix.encoder})
     if args.check:
         return 0
-    guide = Guide(*library, load_encoder(settings.encoder, settings.model_dir), settings.top_k)
+    guide = Guide(*library, matrix, settings.top_k)
     health = Health(runtime.liveness_timeout_s)
     server = serve(health, runtime.http_host, runtime.http_port)
     log.info("ops endpoint listening", extra={"port": server.server_port})

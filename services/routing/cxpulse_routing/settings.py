@@ -4,7 +4,6 @@ point the service at fresh topics; CXPULSE_TOPIC_PREFIX still applies on top of 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,8 +20,9 @@ class RoutingSettings(BaseSettings):
     rules_path: Path = PACKAGE / "rules.yaml"
     phrases_path: Path = PACKAGE / "phrases.yaml"
     rules_check_interval_s: float = Field(2.0, gt=0)  # how often the rules file's mtime is checked
-    encoder: Literal["sentiment", "hashing"] = "sentiment"  # hashing: tests and development only
-    model_dir: str | None = None  # sentiment model artifacts; default: the ones shipped in cxpulse_sentiment
+    # The library's embeddings, precomputed with the sentiment service's encoder (`cxpulse embed-phrases`);
+    # default: next to the library, phrases.yaml -> phrases.embeddings.npz.
+    phrase_embeddings_path: Path | None = None
     top_k: int = Field(3, ge=0, le=3)  # suggested phrases per guidance
     changelog_replication_factor: int = Field(1, ge=1)  # of the changelog topics faust creates; raise on a cluster
     # A contact that never sends ContactSummary leaves the contacts table this long after its last update

@@ -117,8 +117,8 @@ def test_output_records_match_the_avro_contracts(rules):
     from conversations import utterance
 
     from cxpulse_core.serde import SingleObjectSerde
-    from cxpulse_routing.encoders import HashingEncoder
-    from cxpulse_routing.guidance import Guide
+    from cxpulse_routing.encoders import VERSION, HashingEncoder
+    from cxpulse_routing.guidance import Guide, load_library
 
     serde, updates, state = SingleObjectSerde(), escalating(), ContactState()
     decided = [(u, d) for u in updates if (d := evaluate(rules, state, u, churn())).escalation or d.alert]
@@ -126,7 +126,7 @@ def test_output_records_match_the_avro_contracts(rules):
     for schema, record in ((records.ESCALATION, records.escalation(decision.escalation, update, churn())),
                            (records.ALERT, records.alert(decision.alert, update, churn(), facts(update, churn())))):
         assert serde.decode(serde.encode(schema, record)).value == record
-    guide = Guide.from_file(SHIPPED.with_name("phrases.yaml"), HashingEncoder())
+    guide = Guide.with_encoder(*load_library(SHIPPED.with_name("phrases.yaml")), HashingEncoder(), VERSION)
     turn = utterance("Why was I charged twice?", {**NEUTRAL, "anger": 0.9}, -0.8)
-    record = records.guidance(guide.advise("anger", guide.embed(turn["text"])), turn)
+    record = records.guidance(guide.advise("anger", HashingEncoder().embed([turn["text"]])[0]), turn)
     assert serde.decode(serde.encode(records.GUIDANCE, record)).value == record

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +26,27 @@ class Prediction:
     score: float                   # P(pos) - P(neg), in [-1, 1]
     score5: float                  # 5 * score
     emotions: dict[str, float]     # name -> probability (independent, multi-label)
+    # The encoder's L2-normalised embedding (float32, 384): shipped on UtteranceSentiment for reuse downstream.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+def encoder_version(artifact_dir: Path) -> str:
+    """Names the encoder exactly: its variant and a digest of its weights and tokenizer. Embeddings are comparable
+    only between equal versions (routing's phrase matrix is checked against it)."""
+    meta = json.loads((artifact_dir / "encoder_meta.json").read_text())
+    digest = hashlib.sha256()
+    for name in ("encoder.onnx", "tokenizer.json"):
+        digest.update((artifact_dir / name).read_bytes())
+    return f"{meta.get('name', 'minilm-l6')}-{meta['variant']}@{digest.hexdigest()[:16]}"
 
 
 class SentimentModel:
-    def __init__(self, encoder: Encoder, heads: Heads, version: str, cache_size: int = 0) -> None:
+    def __init__(self, encoder: Encoder, heads: Heads, version: str, cache_size: int = 0,
+                 encoder_version: str = "unknown") -> None:
         self.encoder = encoder
         self.heads = heads
         self.version = version
+        self.encoder_version = encoder_version
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Prediction] = OrderedDict()
 
@@ -45,7 +60,7 @@ class SentimentModel:
         heads = Heads.load(d / "heads.npz")
         # e.g. minilm-l6-ft1-int8-pc+heads-2026.12.1: encoder (ftN: top N layers fine-tuned), quantization, heads
         version = f"{meta.get('name', 'minilm-l6')}-{meta['variant']}+{heads.version}"
-        return cls(Encoder.from_dir(d, threads=threads), heads, version, cache_size)
+        return cls(Encoder.from_dir(d, threads=threads), heads, version, cache_size, encoder_version(d))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised (n, 384) float32 sentence embeddings, in input order."""
@@ -83,9 +98,9 @@ class SentimentModel:
         emo = self.heads.emotion_proba(x)
         neg, pos = POLARITY.index("negative"), POLARITY.index("positive")
         preds = []
-        for p, e in zip(pol, emo, strict=True):
+        for p, e, v in zip(pol, emo, x, strict=True):
             # Rounded so tiny float differences between batch compositions don't leak into outputs.
             score = round(float(p[pos] - p[neg]), 6)
             emotions = {n: round(float(v), 6) for n, v in zip(self.heads.emotions, e, strict=True)}
-            preds.append(Prediction(POLARITY[int(p.argmax())], score, round(5 * score, 6), emotions))
+            preds.append(Prediction(POLARITY[int(p.argmax())], score, round(5 * score, 6), emotions, v))
         return preds

@@ -6,8 +6,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
+from cxpulse_core.embedding import pack_many
 from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.memory import MemoryRelease
@@ -41,6 +44,7 @@ class SentimentHandler:
         self.touched: OrderedDict[str, int] = OrderedDict()  # contact -> last event (ms), least recent first
         self.expired = 0
         self._unsent: list[Output] = []  # tombstones of a batch without outputs to carry them
+        self._embeddings: dict[int, dict[str, Any]] = {}  # this batch's packed embeddings, by id() of the input
         self.memory = MemoryRelease()
 
     # -- state follows partition ownership -------------------------------------------------------------
@@ -72,8 +76,9 @@ class SentimentHandler:
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
         scorable = [i for i in batch if i.record.schema == NS + "Utterance"
                     and i.record.value["speaker"] in SCORED_SPEAKERS]
-        predictions = dict(zip((id(i) for i in scorable),
-                               self.model.predict([i.record.value["text"] for i in scorable]), strict=True))
+        predicted = self.model.predict([i.record.value["text"] for i in scorable])
+        predictions = dict(zip((id(i) for i in scorable), predicted, strict=True))
+        self._embeddings = self._pack([id(i) for i in scorable], predicted)
         results: list[Result] = []
         touched: dict[str, tuple[list[Output], int]] = {}
         now = self.clock()
@@ -83,7 +88,7 @@ class SentimentHandler:
             if schema == NS + "ContactStarted":
                 outputs = self._started(value)
             elif schema == NS + "Utterance":
-                outputs = self._utterance(value, predictions.get(id(incoming)))
+                outputs = self._utterance(value, predictions.get(id(incoming)), self._embeddings.get(id(incoming)))
             elif schema == NS + "ContactEnded":
                 outputs = self._ended(value)
             else:
@@ -108,6 +113,14 @@ class SentimentHandler:
                 self.partition_of.pop(contact_id, None)
         self._expire(now, results)
         return results
+
+    def _pack(self, keys: list[int], predicted: list[Any]) -> dict[int, dict[str, Any]]:
+        """The batch's embeddings in compact form (cxpulse_core.embedding), packed in one vectorised step."""
+        encoder = getattr(self.model, "encoder_version", None)
+        rows = [(k, p.vector) for k, p in zip(keys, predicted, strict=True) if getattr(p, "vector", None) is not None]
+        if not rows or encoder is None:
+            return {}
+        return dict(zip((k for k, _ in rows), pack_many(np.stack([v for _, v in rows]), encoder), strict=True))
 
     def _expire(self, now: int, results: list[Result]) -> None:
         """Forgets contacts idle past the TTL (they never sent ContactEnded), tombstoning their changelog
@@ -145,7 +158,8 @@ class SentimentHandler:
         self._state(value)
         return []
 
-    def _utterance(self, value: dict[str, Any], prediction: Any) -> list[Output]:
+    def _utterance(self, value: dict[str, Any], prediction: Any,
+                   embedding: dict[str, Any] | None = None) -> list[Output]:
         state = self._state(value)
         number = state.admit(value["event_id"])
         if number is None or prediction is None:  # a replay must not count twice; bot and system turns carry
@@ -159,7 +173,7 @@ class SentimentHandler:
                   "utterance_id": value["utterance_id"], "utterance_event_id": value["event_id"],
                   "turn": number, "speaker": value["speaker"], "text": value["text"],
                   "label": prediction.label, "score": prediction.score, "score5": prediction.score5,
-                  "emotions": emotions, "model_version": self.model.version}
+                  "emotions": emotions, "model_version": self.model.version, "embedding": embedding}
         summary = state.summary_fields()
         update = {**common, "event_id": derived_id(value["event_id"], "contact-update"), "turn": number,
                   "speaker": value["speaker"], "utterance_id": value["utterance_id"], "last_label": prediction.label,
