@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +15,57 @@ log = logging.getLogger(__name__)
 _LIBRDKAFKA_LOG = logging.getLogger("librdkafka")  # client logs as structured lines, not raw stderr
 
 
+# Errors librdkafka reports again and again while it retries (a wrong password: ~10 a second, forever).
+_AUTH_ERRORS = frozenset({KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._AUTHENTICATION,
+                          KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED,
+                          KafkaError.CLUSTER_AUTHORIZATION_FAILED, KafkaError._SSL})
+_HINTS = {KafkaError.SASL_AUTHENTICATION_FAILED: "check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SASL_MECHANISM",
+          KafkaError._AUTHENTICATION: "check KAFKA_SASL_* and KAFKA_SSL_* settings",
+          KafkaError._SSL: "check KAFKA_SSL_* settings and the broker certificate",
+          KafkaError._TRANSPORT: "check KAFKA_BOOTSTRAP_SERVERS and KAFKA_SECURITY_PROTOCOL",
+          KafkaError._ALL_BROKERS_DOWN: "check KAFKA_BOOTSTRAP_SERVERS and that the brokers are up"}
+
+
+class ErrorBackoff:
+    """Logs a repeated client error once, then again after 1, 2, 4 ... up to 60 s with how often it recurred in
+    between: one clear JSON line instead of a flood."""
+
+    def __init__(self, first_s: float = 1.0, max_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.first_s, self.max_s, self.clock = first_s, max_s, clock
+        self._state: dict[int, tuple[float, float, int]] = {}  # code -> (next log time, current gap, suppressed)
+
+    def should_log(self, code: int) -> tuple[bool, int]:
+        """(log it now?, how many were suppressed since the last line)."""
+        now = self.clock()
+        due, gap, suppressed = self._state.get(code, (now, self.first_s / 2, 0))
+        if now < due:
+            self._state[code] = (due, gap, suppressed + 1)
+            return False, 0
+        gap = min(gap * 2, self.max_s)
+        self._state[code] = (now + gap, gap, 0)
+        return True, suppressed
+
+
 def _error_callback(on_fatal: Callable[[str], None] | None) -> Callable[[KafkaError], None]:
+    backoff = ErrorBackoff()
+
     def callback(error: KafkaError) -> None:
         if error.fatal():
             log.error("fatal Kafka client error", extra={"error": str(error)})
             if on_fatal:
                 on_fatal(str(error))
-        else:  # transient: librdkafka retries by itself
-            log.warning("Kafka client error", extra={"error": str(error)})
+            return
+        # transient: librdkafka retries by itself; say so once, then with back-off
+        log_now, suppressed = backoff.should_log(error.code())
+        if not log_now:
+            return
+        extra = {"error": str(error), "code": error.name(), "repeated_since_last": suppressed}
+        if error.code() in _HINTS:
+            extra["hint"] = _HINTS[error.code()]
+        if error.code() in _AUTH_ERRORS:
+            log.error("Kafka authentication/authorization failed (retrying)", extra=extra)
+        else:
+            log.warning("Kafka client error (retrying)", extra=extra)
     return callback
 
 

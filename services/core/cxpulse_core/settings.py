@@ -119,7 +119,7 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CXPULSE_", frozen=True, extra="ignore")
 
-    http_port: int = 8000  # /metrics, /healthz, /readyz; 0 picks a free port
+    http_port: int = Field(8000, ge=0, le=65535)  # /metrics, /healthz, /readyz; 0 picks a free port
     http_host: str = "127.0.0.1"  # loopback unless configured; containers set 0.0.0.0 so probes and Prometheus reach it
     log_level: str = "INFO"
     topic_prefix: str = ""  # prepended to every topic name (tests, shared clusters)

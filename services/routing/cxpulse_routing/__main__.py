@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 
+from cxpulse_core.startup import exit_on_bad_settings
+
 from .service import run
 
 
+@exit_on_bad_settings("routing")
 def main(argv: list[str] | None = None) -> int:
     return run(sys.argv[1:] if argv is None else argv)
 

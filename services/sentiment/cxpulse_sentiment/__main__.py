@@ -2,9 +2,12 @@
 
 import sys
 
+from cxpulse_core.startup import exit_on_bad_settings
+
 from .app import run
 
 
+@exit_on_bad_settings("sentiment")
 def main(argv: list[str] | None = None) -> int:
     return run()
 
