@@ -83,6 +83,20 @@ def table(results: dict[str, Any]) -> str:
                      f"{d['first_load_bytes']['total'] / 1000:.0f} KB")
     if "e2e" in results:
         lines.append(f"max sustained: {results['e2e']['max_sustained_utterances_per_s']} utterances/s")
+        per_rate = results["e2e"].get("cpu_ms_per_utterance") or {}
+        names = sorted({n for row in per_rate.values() for n in row}, key=lambda n: (n == "broker", n))
+        if per_rate:
+            lines.append("CPU ms/utterance " + " ".join(f"{n[:12]:>12}" for n in names) + "        total")
+            for rate, row in per_rate.items():
+                lines.append(f"  at {rate:>4}/s     " + " ".join(f"{row.get(n, 0):>12.2f}" for n in names)
+                             + f" {sum(row.values()):>12.2f}")
+    if "sentiment_replicas" in results:
+        r = results["sentiment_replicas"]
+        c = r["rebalance_mid_stream"]
+        lines.append(f"sentiment replicas ({r['partitions']} partitions): 1 -> {r['one_replica_per_s']}/s, "
+                     f"2 -> {r['two_replicas_per_s']}/s ({r['speedup']}x); replica joining mid-stream: "
+                     f"{c['lost']} lost, {c['duplicated']} duplicated, {c['contacts_renumbered']} contacts renumbered "
+                     f"(partitions {c['partitions_moved']} moved)")
     if "rss_mb" in results.get("ttl", {}):
         ttl = results["ttl"]
         lines.append(f"ttl: {ttl['contacts']} never-ending contacts, TTL {ttl['ttl_s']} s; RSS MB baseline/peak/after, "
@@ -98,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cxpulse bench", description=__doc__)
     parser.add_argument("--out", default="out/bench")
     parser.add_argument("--only",
-                        help="comma-separated sections: ingest,sentiment,churn,notification,insights,"
+                        help="comma-separated sections: ingest,sentiment,replicas,churn,notification,insights,"
                              "insights_slow,e2e,ttl")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each end-to-end rate phase")
+    parser.add_argument("--replica-utterances", type=int, default=3000, help="utterances per replicas run")
     parser.add_argument("--ttl-contacts", type=int, default=20_000, help="never-ending contacts in the ttl section")
     parser.add_argument("--ttl-s", type=float, default=60.0, help="per-contact TTL the ttl section runs with")
     args = parser.parse_args(argv)
-    wanted = set((args.only or "ingest,sentiment,churn,notification,insights,insights_slow,e2e,ttl").split(","))
+    wanted = set((args.only or "ingest,sentiment,replicas,churn,notification,insights,insights_slow,e2e,ttl")
+                 .split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # Sections not run now keep their last results (e.g. after `--only ttl`).
@@ -122,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             from cxpulse_sentiment.bench_service import run as sentiment
 
             _section(results, "sentiment_throughput", lambda: sentiment(kafka))
+        if "replicas" in wanted:
+            from .bench_replicas import run as replicas
+
+            _section(results, "sentiment_replicas", lambda: replicas(kafka, n=args.replica_utterances))
         if "churn" in wanted:
             from cxpulse_churn.bench import run as churn
 

@@ -1,6 +1,8 @@
 """End-to-end benchmark: the whole pipeline (each service its own process) at fixed utterance rates, then rising
 rates until it no longer keeps up. Latency per hop is produced_time - origin_time read back from the topics;
-CPU and RSS per service from /proc."""
+CPU and RSS per service from /proc, and the broker's CPU (the process listening on the bootstrap port). CPU per
+utterance: CPU seconds of each process from the start of producing until the phase drained, over the utterances
+produced (ms of CPU per utterance: the budget each service spends, comparable across rates)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,34 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def listening_pid(port: int) -> int | None:
+    """The process listening on 127.0.0.1/0.0.0.0:`port` on this host (the broker), from /proc; None if not visible
+    (e.g. a broker in a VM or on another host)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                link = str(fd.readlink())
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(proc.name)
+        except OSError:  # gone, or not ours to read
+            continue
+    return None
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -42,27 +72,30 @@ def _rss_mb(pid: int) -> float:
 
 
 def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, rate: float, seconds: float,
-           drain_s: float) -> dict[str, Any]:
+           drain_s: float, broker_pid: int | None = None) -> dict[str, Any]:
     since = now_ms()
     watch = PipelineWatch(kafka, runtime, SingleObjectSerde(), since).start()
     events = generate(seed=int(rate) + 1000, rate=rate, duration_s=seconds, script="none")
     utterances = sum(e.type == "utterance" and e.payload.get("speaker") in ("customer", "agent") for e in events)
-    cpu0 = {s.name: _cpu_s(s.process.pid) for s in pipeline.running}
+    pids = {s.name: s.process.pid for s in pipeline.running} | ({"broker": broker_pid} if broker_pid else {})
+    cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
     started = time.monotonic()
     produce_events(events, kafka, runtime)
     wall = time.monotonic() - started
     cpu = {s.name: round(100 * (_cpu_s(s.process.pid) - cpu0[s.name]) / wall, 1) for s in pipeline.running}
+    broker_cpu = round(100 * (_cpu_s(broker_pid) - cpu0["broker"]) / wall, 1) if broker_pid else None
     rss = {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
     deadline = time.monotonic() + drain_s
     while time.monotonic() < deadline and watch.counts["UtteranceSentiment"] < utterances:
         time.sleep(0.2)
     time.sleep(2)
+    cpu_ms = {name: round(1000 * (_cpu_s(pid) - cpu0[name]) / max(utterances, 1), 2) for name, pid in pids.items()}
     watch.stop()
     pipeline.check_alive()
     scored = watch.counts["UtteranceSentiment"]
     return {"rate": rate, "utterances": utterances, "scored": scored, "wall_s": round(wall, 1),
             "latency": {hop: percentiles(watch.latencies.get(hop, [])) for hop in HOPS},
-            "cpu_percent": cpu, "rss_mb": rss}
+            "cpu_percent": cpu, "broker_cpu_percent": broker_cpu, "cpu_ms_per_utterance": cpu_ms, "rss_mb": rss}
 
 
 def _kept_up(phase: dict[str, Any]) -> bool:
@@ -87,14 +120,15 @@ def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds
                                                       "NOTIFICATION_RECIPIENT_BURST": "10000"}
     pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
     phases, sustained = [], []
+    broker_pid = listening_pid(int(kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)[1]))
     try:
         pipeline.start()
         pipeline.wait_ready(180)
         _phase(pipeline, kafka, runtime, 20, 8, 30)  # warm-up: model sessions, faust tables, connections
         for rate in rates:
-            phases.append(_phase(pipeline, kafka, runtime, rate, seconds, 60))
+            phases.append(_phase(pipeline, kafka, runtime, rate, seconds, 60, broker_pid))
         for rate in ramp:
-            phase = _phase(pipeline, kafka, runtime, rate, seconds, 20)
+            phase = _phase(pipeline, kafka, runtime, rate, seconds, 20, broker_pid)
             sustained.append(phase)
             if not _kept_up(phase):
                 break
@@ -106,4 +140,7 @@ def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds
         "e2e_latency_ms": {str(int(p["rate"])): p["latency"] for p in phases},
         "phases": phases + sustained,
         "max_sustained_utterances_per_s": max(kept) if kept else None,
+        # ms of CPU per utterance, per service and the broker, at each rate (the per-utterance budget)
+        "cpu_ms_per_utterance": {str(int(p["rate"])): p["cpu_ms_per_utterance"] for p in phases + sustained},
+        "broker_pid_found": broker_pid is not None,
     }
