@@ -23,6 +23,10 @@ SOURCES = ("cxpulse", "contact-lens")
 _ID_FIELDS = ("event_id", "contact_id", "account_id", "customer_id", "agent_id")
 _ID_PII_TYPES = {"CARD", "SSN", "EMAIL", "PHONE", "IBAN", "NINO"}
 _SSN_SHAPED = re.compile(r"[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}")
+# UUIDs are machine ids, not personal data: their digit runs must not read as phone or card numbers (Contact Lens
+# ids are UUIDs). Only the strict 8-4-4-4-12 hex form, so a prefix cannot hide an SSN from the check.
+_UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                   r"(?![0-9A-Za-z])")
 
 
 def _may_hold_pii(value: str) -> bool:
@@ -106,7 +110,10 @@ class Ingestor:
             value = getattr(event, name)
             if value is None or not _may_hold_pii(value):
                 continue
-            _, found = self._id_redactor.redact(value)
+            checked = _UUID.sub("-", value)
+            if not _may_hold_pii(checked):
+                continue
+            _, found = self._id_redactor.redact(checked)
             if not (found.keys() & _ID_PII_TYPES) and not _SSN_SHAPED.fullmatch(value):
                 continue
             key = self.settings.id_hash_key
