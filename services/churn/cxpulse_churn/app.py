@@ -22,6 +22,7 @@ from faust.types import EventT, Message
 from cxpulse_core.dlq import Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
+from cxpulse_core.faust_ops import LagReporter, read_committed, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import Decoded
@@ -41,6 +42,7 @@ SUMMARY, UPDATE, ESCALATION = ("io.cxpulse.sentiment.ContactSummary", "io.cxpuls
 
 def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSettings, health: Health,
               model: ChurnModel) -> faust.App:
+    read_committed()  # sentiment's aborted transactions stay invisible
     app = faust.App(
         settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka), store=settings.store,
         broker_client_id=kafka.for_client(SERVICE, runtime.instance_id).client_id,
@@ -114,7 +116,7 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
         records = score_jobs(model, jobs, now_ms(), settings.n_reasons)
         m.SCORING_LATENCY.labels(SERVICE, jobs[0].trigger).observe(time.perf_counter() - t0)
         for r in records:
-            await risk.send(key=r["account_id"], value=Decoded(RISK_SCHEMA, r))
+            await (await risk.send(key=r["account_id"], value=Decoded(RISK_SCHEMA, r)))  # until acknowledged
             m.SCORES.labels(SERVICE, r["trigger"], r["band"]).inc()
             m.MESSAGES_OUT.labels(SERVICE, names["risk"]).inc()
             m.PIPELINE_LATENCY.labels(SERVICE, names["risk"]).observe((r["produced_time"] - r["origin_time"]) / 1000)
@@ -128,8 +130,12 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
             state: AccountState = table.get(account) or new_state(event.message.partition)
             history, rescore = state["history"], True
             if body.get("kind") == "contact":
+                if any(e["contact_id"] == body["entry"]["contact_id"] and not e.get("pending") for e in history):
+                    continue  # a replay (after a restart) of a contact scored already: its score is out
                 history = add_entry(history, body["entry"], settings.max_entries)
             elif body.get("kind") == "escalation":
+                if any(e["contact_id"] == body["contact_id"] and e.get("escalated") for e in history):
+                    continue  # a replay of an escalation already recorded
                 known = any(e["contact_id"] == body["contact_id"] and not e.get("pending") for e in history)
                 history, rescore = mark_escalated(history, body["contact_id"], body["at_ms"]), known
             else:
@@ -139,8 +145,10 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
             state = {**state, "history": history, "partition": event.message.partition}
             if job is not None:
                 state["scored_at"] = state["last_contact_time"] = job.as_of
-            table[account] = state  # changelog write on this event's partition
+            # The score first, acknowledged, then the state: a restart that replays this event finds it in the
+            # history only if its score is out (and skips it), else scores it again (the same event id).
             await publish([job] if job else [])
+            table[account] = state  # changelog write on this event's partition
             m.EVENT_LATENCY.labels(SERVICE).observe(time.perf_counter() - t0)
 
     @app.timer(settings.decay_interval_s, name="decay-sweep")
@@ -167,34 +175,29 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
             log.info("decay sweep", extra={"accounts": len(due), "ms": round((time.perf_counter() - t0) * 1000)})
         m.DECAY_SWEEP.labels(SERVICE).observe(time.perf_counter() - t0)
 
+    lag = LagReporter(app, SERVICE)
+
     @app.timer(1.0, name="ops-heartbeat")
     async def heartbeat() -> None:
-        """Liveness: the event loop runs timers. Readiness: partitions assigned and tables recovered."""
+        """Liveness: the event loop runs timers. Readiness: partitions assigned, tables recovered and the broker
+        answering (the BrokerWatch)."""
         health.beat()
-        recovered = app.tables.recovery.completed.is_set() and not app.rebalancing
-        health.ready = recovered and bool(app.consumer.assignment())
+        health.ready = recovered(app)
         m.READY.labels(SERVICE).set(1 if health.ready else 0)
         m.ACCOUNTS.labels(SERVICE).set(len(table.data))
+
+    @app.timer(5.0, name="consumer-lag")
+    async def report_lag() -> None:
+        lag.report()
 
     return app
 
 
-def _logging_config(level: str) -> dict[str, Any]:
-    """The shared JSON log format, handed to faust's worker (which otherwise installs its own handlers)."""
-    from cxpulse_core.logs import JsonFormatter
-
-    return {
-        "version": 1, "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter, "service": SERVICE}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "root": {"level": level.upper(), "handlers": ["stderr"]},
-    }
-
-
 def run(argv: list[str] | None = None) -> int:
     """Runs the worker until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1)."""
+    from cxpulse_core.brokerwatch import watch_broker
     from cxpulse_core.http import serve
-    from cxpulse_core.logs import configure_logging
+    from cxpulse_core.logs import configure_logging, logging_config
 
     settings, kafka, runtime = ChurnSettings(), KafkaSettings(), RuntimeSettings()
     configure_logging(SERVICE, runtime.log_level)
@@ -203,9 +206,10 @@ def run(argv: list[str] | None = None) -> int:
     Path(settings.data_dir, settings.app_id).mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = build_app(settings, kafka, runtime, health, model)
     server = serve(health, runtime.http_host, runtime.http_port)
+    watch_broker(kafka, health, SERVICE)
     log.info("started", extra={"app_id": settings.app_id, "model_version": model.version,
                                "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
-    worker = faust.Worker(app, loglevel=runtime.log_level, logging_config=_logging_config(runtime.log_level),
+    worker = faust.Worker(app, loglevel=runtime.log_level, logging_config=logging_config(SERVICE, runtime.log_level),
                           redirect_stdouts=False)
     try:
         worker.execute_from_commandline()

@@ -9,6 +9,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer
 
+from . import metrics
 from .settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def _error_callback(on_fatal: Callable[[str], None] | None) -> Callable[[KafkaEr
                 on_fatal(str(error))
             return
         # transient: librdkafka retries by itself; say so once, then with back-off
+        metrics.child(metrics.BROKER_ERRORS, metrics.process_service(), error.name()).inc()
         log_now, suppressed = backoff.should_log(error.code())
         if not log_now:
             return

@@ -6,6 +6,10 @@ import json
 import logging
 import sys
 import time
+from typing import Any
+
+from . import metrics
+from .throttle import LogThrottle
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -31,8 +35,22 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    metrics.process_service(service)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(LogThrottle(service))  # an outage must not write a line per retry
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
+    """The same set-up as a logging.config dict, for workers that install their own (faust's Worker)."""
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "filters": {"throttle": {"()": LogThrottle, "service": service}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
+                                "filters": ["throttle"]}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from . import metrics
 from .dlq import HEADER_PREFIX, InvalidRatioLimit, Reject, deadletter_headers
@@ -19,6 +19,36 @@ from .offsets import OffsetTracker
 from .serde import Decoded, Serde, SerdeError
 
 log = logging.getLogger(__name__)
+
+# Errors a broker restart, a coordinator move or a network blip produce: the client reconnects by itself, or a
+# retry of the call gets past them. Everything else the loop does not know how to get past ends the process.
+_TRANSIENT = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT, KafkaError._RESOLVE,
+              KafkaError._WAIT_COORD, KafkaError._MSG_TIMED_OUT, KafkaError.REQUEST_TIMED_OUT,
+              KafkaError.NETWORK_EXCEPTION, KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+              KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
+              KafkaError.LEADER_NOT_AVAILABLE, KafkaError.CONCURRENT_TRANSACTIONS}
+
+
+def transient(error: KafkaError) -> bool:
+    return not error.fatal() and (error.retriable() or error.code() in _TRANSIENT)
+
+
+def without_errors(messages: Sequence[Message], service: str) -> list[Message]:
+    """The records of a consume() call. Error events that only report a broker going away or coming back are
+    counted (and logged, throttled) and skipped: the consumer reconnects and resumes by itself. Others raise."""
+    good = []
+    for message in messages:
+        error = message.error()
+        if error is None:
+            good.append(message)
+        elif error.code() == KafkaError._PARTITION_EOF:
+            continue
+        elif transient(error):
+            metrics.child(metrics.BROKER_ERRORS, service, error.name()).inc()
+            log.warning("consumer error, retrying", extra={"error": str(error)})
+        else:
+            raise KafkaException(error)
+    return good
 
 
 @dataclass(frozen=True)
@@ -95,7 +125,7 @@ class StreamLoop:
 
     def run(self) -> None:
         if self.config.transactional:
-            self.producer.init_transactions()
+            self._retrying("init_transactions", lambda: self.producer.init_transactions(30))
         self.consumer.subscribe(list(self.config.topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
         try:
@@ -126,13 +156,7 @@ class StreamLoop:
         batch = self.consumer.consume(cfg.max_batch, timeout=0) or self.consumer.consume(1, cfg.poll_timeout_s)
         if batch and cfg.max_wait_ms and len(batch) < cfg.max_batch:
             batch += self.consumer.consume(cfg.max_batch - len(batch), timeout=cfg.max_wait_ms / 1000)
-        good = []
-        for message in batch:
-            if message.error() is None:
-                good.append(message)
-            elif message.error().code() != KafkaError._PARTITION_EOF:
-                raise KafkaException(message.error())
-        return good
+        return without_errors(batch, self.config.service)
 
     def _process(self, batch: list[Message]) -> None:
         started = time.perf_counter()
@@ -145,15 +169,68 @@ class StreamLoop:
     def _process_in_transaction(self, batch: list[Message]) -> None:
         started = time.perf_counter()
         self.producer.begin_transaction()
-        for message, outputs in self._handle(batch):
-            for output in outputs:
-                self._produce(output, None, message)
-        positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
-        self.producer.send_offsets_to_transaction(positions, self.consumer.consumer_group_metadata())
-        # Any failure here raises: the process exits and restarts from the last committed transaction, with its
-        # state restored from the changelog written in that same transaction.
-        self.producer.commit_transaction()
+        try:
+            for message, outputs in self._handle(batch):
+                for output in outputs:
+                    self._produce(output, None, message)
+            positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
+            metadata = self.consumer.consumer_group_metadata()
+            # Retriable errors (the coordinator moved or is loading, the broker is restarting) are retried; an
+            # abortable one aborts the transaction and the batch runs again from the last committed one.
+            self._retrying("send_offsets_to_transaction",
+                           lambda: self.producer.send_offsets_to_transaction(positions, metadata, 30))
+            self._retrying("commit_transaction", lambda: self.producer.commit_transaction(30))
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not isinstance(error, KafkaError) or error.fatal() or not error.txn_requires_abort():
+                raise  # fatal (e.g. fenced by a newer instance): exit, the replacement takes over
+            self._abort_and_rewind(error)
+            return
         metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe(time.perf_counter() - started)
+
+    def _abort_and_rewind(self, error: KafkaError) -> None:
+        """Aborts the open transaction and puts the loop back where the last committed transaction left it: input
+        positions from the group's committed offsets, handler state from its changelog (what a rebalance does)."""
+        metrics.child(metrics.BROKER_ERRORS, self.config.service, "transaction_aborted").inc()
+        log.warning("transaction aborted; re-running the batch from the last committed one",
+                    extra={"error": str(error)})
+        self._retrying("abort_transaction", lambda: self.producer.abort_transaction(30))
+
+        def rewind() -> None:
+            assigned = self.consumer.assignment()
+            for tp in self.consumer.committed(assigned, timeout=30):
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition,
+                                                  tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
+            partitions = sorted({tp.partition for tp in assigned})
+            if hasattr(self.handler, "on_revoke"):
+                self.handler.on_revoke(partitions)
+            if hasattr(self.handler, "on_assign"):
+                self.handler.on_assign(partitions)
+
+        self._retrying("rewind", rewind)
+
+    def _retrying(self, what: str, call: Callable[[], object], max_backoff_s: float = 5.0) -> None:
+        """Runs `call` until it succeeds, backing off after retriable Kafka errors (and timeouts of restoring
+        state); anything else is raised. The loop stays live (heartbeat) meanwhile; readiness follows the broker."""
+        backoff = 0.1
+        while True:
+            try:
+                call()
+                return
+            except (KafkaException, TimeoutError) as exc:
+                error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+                if isinstance(error, KafkaError) and (error.fatal() or error.txn_requires_abort()
+                                                      or not transient(error)):
+                    raise
+                if self._stopping:
+                    raise
+                kind = error.name() if isinstance(error, KafkaError) else type(exc).__name__
+                metrics.child(metrics.BROKER_ERRORS, self.config.service, kind).inc()
+                log.warning("retrying after a retriable Kafka error", extra={"call": what, "error": str(exc),
+                                                                            "backoff_s": backoff})
+                self.health.beat()
+                time.sleep(backoff)
+                backoff = min(max_backoff_s, backoff * 2)
 
     def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output]]]:
         service = self.config.service
@@ -228,6 +305,8 @@ class StreamLoop:
                     # a failed record aborts the batch's transaction, which is retried.)
                     self._refused.append((output, source, entry, f"{output.topic}: {error.name()}" if alone else None))
                     return
+                if entry is None and self.config.transactional:
+                    return  # the transaction's commit fails with it, and the batch is aborted and re-run
                 self._delivery_error = f"delivery to {output.topic} failed: {error}"
                 return
             metrics.child(metrics.MESSAGES_OUT, self.config.service, output.topic).inc()

@@ -37,6 +37,17 @@ DEADLETTER_FLOOD = Gauge("cxpulse_deadletter_flood", "1 while more than CXPULSE_
                          "recent input was rejected (alert CxpulseDeadLetterFlood).", ("service",))
 READY = Gauge("cxpulse_ready", "1 when partitions are assigned and the service processes input.", ("service",))
 
+_process_service = [""]
+
+
+def process_service(name: str | None = None) -> str:
+    """The service this process runs (set once by configure_logging), for metrics recorded by shared code that
+    is not told which service it serves (client callbacks, log filters)."""
+    if name is not None:
+        _process_service[0] = name
+    return _process_service[0]
+
+
 _children: dict[tuple[object, tuple[str, ...]], Any] = {}
 
 
@@ -56,3 +67,7 @@ def report_lag(consumer: Any, service: str, group_id: str) -> None:
         _, high = consumer.get_watermark_offsets(tp, cached=True)
         if tp.offset >= 0 and high >= 0:
             child(CONSUMER_LAG, service, tp.topic, str(tp.partition), group_id).set(max(0, high - tp.offset))
+BROKER_REACHABLE = Gauge("cxpulse_broker_reachable", "1 while the Kafka cluster answers metadata requests.",
+                         ("service",))
+BROKER_ERRORS = counter("broker_errors", "Kafka connection and coordinator errors seen (retried, not fatal).",
+                        ("kind",))

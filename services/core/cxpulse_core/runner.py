@@ -7,6 +7,7 @@ import signal
 from http.server import ThreadingHTTPServer
 from typing import Protocol
 
+from .brokerwatch import watch_broker
 from .dlq import DeadLetterLimitError, InvalidRatioLimit
 from .health import Health
 from .http import serve
@@ -31,6 +32,7 @@ def run_stream_service(config: LoopConfig, handler: Handler,
         health.fatal = error
 
     server = serve(health, runtime.http_host, runtime.http_port)
+    watch_broker(kafka, health, config.service)
     producer_extra, consumer_extra = {}, {}
     if config.transactional:
         producer_extra = {"transactional.id": f"{config.group_id}-{runtime.instance_id}",

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from cxpulse_core.brokerwatch import watch_broker
 from cxpulse_core.health import Health
 from cxpulse_core.http import serve
 from cxpulse_core.kafka import make_consumer, make_producer
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     health = Health(runtime.liveness_timeout_s)
     server = serve(health, runtime.http_host, runtime.http_port)
+    watch_broker(kafka, health, SERVICE)
     try:
         service = build(settings, kafka, runtime, router, health)
     except Exception:

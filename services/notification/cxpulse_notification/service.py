@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from cxpulse_core.health import Health
+from cxpulse_core.loop import without_errors
 from cxpulse_core.metrics import report_lag
 from cxpulse_core.offsets import OffsetTracker
 from cxpulse_core.serde import Serde, SerdeError
@@ -87,13 +88,8 @@ class NotificationService:
         if self.heap:
             wait = max(0.0, min(wait, self.heap[0].due - time.monotonic()))
         # consume(n, timeout) waits for n records or the timeout: take what is there, else wait for one.
-        good = []
-        for message in self.consumer.consume(500, timeout=0) or self.consumer.consume(1, timeout=wait):
-            if message.error() is None:
-                good.append(message)
-            elif message.error().code() != KafkaError._PARTITION_EOF:
-                raise KafkaException(message.error())
-        return good
+        return without_errors(self.consumer.consume(500, timeout=0) or self.consumer.consume(1, timeout=wait),
+                              metrics.SERVICE)
 
     def _accept(self, message: Message) -> None:
         metrics.MESSAGES_IN.labels(metrics.SERVICE, message.topic()).inc()

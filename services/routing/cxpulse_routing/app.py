@@ -19,9 +19,11 @@ from typing import Any
 
 import faust
 
+from cxpulse_core import metrics
 from cxpulse_core.dlq import DeadLetterLimitError, InvalidRatioLimit, Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
+from cxpulse_core.faust_ops import LagReporter, read_committed, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import Decoded
@@ -53,14 +55,17 @@ class Routing:
         self.limit = InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
                                        S, runtime.dlq_stop_on_flood)
         self._skips_logged: set[tuple[str, str]] = set()
+        read_committed()  # sentiment's aborted transactions stay invisible
         name = runtime.topic
         self.app = faust.App(
             settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka),
             broker_client_id=kafka.for_client(S, runtime.instance_id).client_id, store="memory://", web_enabled=False,
             datadir=str(settings.data_dir), topic_disable_leader=True, consumer_auto_offset_reset="earliest",
-            topic_replication_factor=settings.changelog_replication_factor, producer_acks=-1)
-        self.app.on_partitions_revoked.connect(self._not_ready)
-        self.app.on_rebalance_complete.connect(self._ready)
+            topic_replication_factor=settings.changelog_replication_factor, producer_acks=-1,
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+            broker_commit_interval=settings.commit_interval_s)
+        self.lag = LagReporter(self.app, S)
 
         def avro(topic: str) -> faust.TopicT:
             return self.app.topic(name(topic), key_serializer="raw", value_serializer=AvroCodec(name(topic)))
@@ -72,18 +77,28 @@ class Routing:
         self.alerts = avro(settings.alerts_topic)
         self.guidance = avro(settings.guidance_topic)
         self.deadletter = self.app.topic(name(settings.deadletter_topic), key_serializer="raw", value_serializer="raw")
-        # Internal tables, JSON keys and values; each changelog has its source topic's partition count.
+        # Internal tables, JSON keys and values; each changelog has its source topic's partition count. No
+        # value_type: faust restores a typed value with `value_type.from_data`, which a plain dict does not have,
+        # so recovery from a non-empty changelog failed; untyped JSON comes back as the dict that was written.
         self.contacts = self.app.Table("contacts", partitions=partitions_of(kafka, name(settings.contacts_topic)),
-                                       key_type=str, value_type=dict)
+                                       key_type=str)
         self.churn = self.app.GlobalTable("churn-risk", partitions=partitions_of(kafka, name(settings.churn_topic)),
-                                          key_type=str, value_type=dict)
+                                          key_type=str)
+        # The last guided turn per contact, so a replay after a restart does not guide the same turn twice.
+        # Co-partitioned with the utterances topic; dropped at contact end (by decide) when the contacts topic has
+        # as many partitions, so both agents see a contact on the same partition number.
+        utterance_partitions = partitions_of(kafka, name(settings.utterances_topic))
+        self.guided = self.app.Table("guided", partitions=utterance_partitions, key_type=str)
+        self.guided_copartitioned = utterance_partitions == partitions_of(kafka, name(settings.contacts_topic))
         self.app.agent(self.contacts_in, name="decide", concurrency=1)(self._records(self.decide, "contacts"))
         self.app.agent(self.churn_in, name="remember", concurrency=1)(self._records(self.remember, "churn"))
         self.app.agent(self.utterances_in, name="assist", concurrency=1)(self._records(self.assist, "utterances"))
         self.app.timer(settings.rules_check_interval_s)(self._watch_rules)
-        self.app.timer(5.0)(self._beat)
+        self.app.timer(1.0)(self._beat)
+        self.app.timer(5.0)(self._report_lag)
         self.expiry = ContactExpiry(self.contacts, partitions_of(kafka, name(settings.contacts_topic)),
                                     settings.contact_ttl_s)
+        self.guided_expiry = ContactExpiry(self.guided, utterance_partitions, settings.contact_ttl_s)
         self.app.timer(settings.contact_ttl_check_s)(self._expire_contacts)
         self.app.task(self._started)  # app tasks start once the tables are recovered
 
@@ -125,8 +140,9 @@ class Routing:
         await self.deadletter.send(key=message.key, value=message.value, headers=headers)
 
     async def _emit(self, topic: faust.TopicT, schema: str, record: dict[str, Any], output: str) -> None:
+        """Produces `record` and waits for the broker's acknowledgement (the caller records progress after it)."""
         record["produced_time"] = now_ms()
-        await topic.send(key=record["contact_id"], value=Decoded(schema, record))
+        await (await topic.send(key=record["contact_id"], value=Decoded(schema, record)))
         m.DECISION_LATENCY.labels(S, output).observe(max(0, record["produced_time"] - record["origin_time"]) / 1000)
 
     # -- handlers ------------------------------------------------------------------------------------------
@@ -135,16 +151,18 @@ class Routing:
             if contact_id in self.contacts:
                 del self.contacts[contact_id]
             self.expiry.forget(contact_id)
+            if self.guided_copartitioned and contact_id in self.guided:
+                del self.guided[contact_id]
+                self.guided_expiry.forget(contact_id)
             return None
         if value.schema != UPDATE:
             return Reject("unexpected_schema", f"{value.schema} is not read from the contacts topic")
         update = value.value
         churn = self.churn.get(update["account_id"]) if update.get("account_id") else None
         state = ContactState.from_dict(self.contacts.get(contact_id))
+        if update["turn"] <= state.last_turn:
+            return None  # a replay (after a restart) of a turn whose decisions were produced already
         decisions = evaluate(self.rules.rules, state, update, churn)
-        self.contacts[contact_id] = state.to_dict()
-        event = faust.current_event()
-        self.expiry.touch(contact_id, event.message.partition if event is not None else None)
         for name in decisions.suppressed:
             m.DECISIONS.labels(S, name, "suppressed").inc()
         if decisions.escalation:
@@ -157,6 +175,11 @@ class Routing:
             await self._emit(self.alerts, records.ALERT, record, "alert")
             m.DECISIONS.labels(S, decisions.alert.rule.name, "alert").inc()
             m.ALERTS.labels(S, record["severity"], record["team"]).inc()
+        # The state (its turn) is written only once the outputs are acknowledged: a restart that replays this
+        # update either finds the turn done (outputs surely out) or decides it again (same event ids).
+        self.contacts[contact_id] = state.to_dict()
+        event = faust.current_event()
+        self.expiry.touch(contact_id, event.message.partition if event is not None else None)
         return None
 
     async def remember(self, account_id: str, value: Decoded | None) -> Reject | None:
@@ -175,8 +198,8 @@ class Routing:
             return Reject("unexpected_schema", f"{value.schema} is not read from the utterances topic")
         utterance = value.value
         emotion = self.guide.needs_guidance(utterance)
-        if emotion is None:
-            return None
+        if emotion is None or utterance["turn"] <= self.guided.get(contact_id, 0):
+            return None  # calm, or a replay (after a restart) of a turn already guided
         try:
             vector = self.guide.vector(utterance)
         except Unusable as skip:
@@ -190,6 +213,9 @@ class Routing:
             return Reject("invalid_embedding", str(exc))
         record = records.guidance(self.guide.advise(emotion, vector), utterance)
         await self._emit(self.guidance, records.GUIDANCE, record, "guidance")
+        self.guided[contact_id] = utterance["turn"]  # after the acknowledgement, as in decide
+        event = faust.current_event()
+        self.guided_expiry.touch(contact_id, event.message.partition if event is not None else None)
         m.GUIDANCE.labels(S, emotion).inc()
         return None
 
@@ -197,21 +223,23 @@ class Routing:
     async def _started(self) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self._check_rules(force=True)))
-        await self._ready()
-
-    async def _ready(self, *_: Any, **__: Any) -> None:
-        if not self.health.ready:
-            log.info("ready: tables recovered, agents running")
-        self.health.ready = True
-
-    async def _not_ready(self, *_: Any, **__: Any) -> None:
-        self.health.ready = False  # until the rebalance completes and the tables are recovered again
 
     async def _beat(self) -> None:
+        """Liveness: the event loop runs timers. Readiness: partitions assigned and every table recovered from
+        its changelog (not before: decisions on half-restored state would be wrong), and the broker answering."""
         self.health.beat()
+        ready = recovered(self.app)
+        if ready and not self.health.ready:
+            log.info("ready: tables recovered, agents running")
+        self.health.ready = ready
+        metrics.READY.labels(S).set(1 if self.health.ready else 0)
+
+    async def _report_lag(self) -> None:
+        self.lag.report()
 
     async def _expire_contacts(self) -> None:
         self.expiry.expire()
+        self.guided_expiry.expire()
 
     async def _watch_rules(self) -> None:
         await self._check_rules()

@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 
+from cxpulse_core.brokerwatch import watch_broker
 from cxpulse_core.health import Health
 from cxpulse_core.http import serve
 from cxpulse_core.logs import configure_logging
@@ -41,6 +42,7 @@ def run(argv: list[str]) -> int:
     guide = Guide(*library, matrix, settings.top_k)
     health = Health(runtime.liveness_timeout_s)
     server = serve(health, runtime.http_host, runtime.http_port)
+    watch_broker(KafkaSettings(), health, "routing")
     log.info("ops endpoint listening", extra={"port": server.server_port})
 
     import faust  # late: faust is heavy, and --check must not need it

@@ -29,6 +29,8 @@ class RoutingSettings(BaseSettings):
     # (checked every contact_ttl_check_s), with a tombstone in the table's changelog.
     contact_ttl_s: float = Field(4 * 3600.0, gt=0)
     contact_ttl_check_s: float = Field(30.0, gt=0)
+    session_timeout_s: float = Field(10.0, gt=0)  # how long a killed worker holds its partitions before a restart
+    commit_interval_s: float = Field(1.0, gt=0)  # consumer offset commits: what a restart may process again
     data_dir: Path = Path("/tmp/cxpulse-routing")  # faust's local data (tables are in memory, rebuilt from changelogs)
     contacts_topic: str = topics.CONTACT_SENTIMENT
     utterances_topic: str = topics.UTTERANCE_SENTIMENT

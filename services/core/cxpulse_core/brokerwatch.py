@@ -1,0 +1,63 @@
+"""Whether the Kafka cluster answers, for /readyz: a thread asks for the cluster's metadata every few seconds with
+its own client (so it works beside confluent-kafka and faust alike). While nothing answers the service is not
+ready; it keeps running, its clients reconnect by themselves, and readiness returns with the broker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from . import metrics
+from .health import Health
+from .settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+_LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
+
+
+class BrokerWatch:
+    def __init__(self, kafka: KafkaSettings, health: Health, service: str, interval_s: float = 2.0,
+                 timeout_s: float = 3.0) -> None:
+        self.health, self.service, self.interval_s, self.timeout_s = health, service, interval_s, timeout_s
+        self.admin = AdminClient(kafka.client_config() | {"logger": _LIBRDKAFKA_LOG, "client.id": f"{service}-watch",
+                                                          "reconnect.backoff.max.ms": 2000})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="broker-watch", daemon=True)
+        metrics.BROKER_REACHABLE.labels(service).set(1)
+
+    def start(self) -> BrokerWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def check(self) -> bool:
+        try:
+            self.admin.list_topics(timeout=self.timeout_s)
+            return True
+        except KafkaException as exc:
+            self._unreachable(exc.args[0] if exc.args else exc)
+            return False
+
+    def _unreachable(self, error: Any) -> None:
+        metrics.child(metrics.BROKER_ERRORS, self.service, "unreachable").inc()
+        if self.health.broker_reachable:
+            log.error("Kafka unreachable: not ready until it answers again", extra={"error": str(error)})
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            reachable = self.check()
+            if reachable and not self.health.broker_reachable:
+                log.warning("Kafka reachable again")
+            self.health.broker_reachable = reachable
+            metrics.BROKER_REACHABLE.labels(self.service).set(1 if reachable else 0)
+            self._stop.wait(self.interval_s)
+
+
+def watch_broker(kafka: KafkaSettings, health: Health, service: str) -> BrokerWatch:
+    return BrokerWatch(kafka, health, service).start()

@@ -1,0 +1,78 @@
+"""What the faust services (churn, routing) share besides the codec: reading committed data only,
+cxpulse_consumer_lag, and readiness (tables recovered, partitions held).
+
+faust-streaming 0.15's worker consumer reads uncommitted data unless faust itself runs transactions, so records
+of sentiment's aborted transactions reached churn and routing. aiokafka takes the isolation level when the
+consumer starts, so it is set on the consumer faust builds before that (patched once per process).
+
+Offsets are still committed by faust's own bookkeeping (acked offsets in a row, with the gaps it noticed). A
+replacement that committed over every offset below the oldest record in flight lost records after a restart
+under traffic (faust drops some re-fetched records after a rebalance and never hands them to an agent), so the
+services instead make a replay harmless: each records its progress (turn, contact) only after its outputs were
+acknowledged, and skips what its state shows as done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from . import metrics
+
+_patched = False
+
+
+def read_committed() -> None:
+    global _patched
+    if _patched:
+        return
+    _patched = True
+    create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
+
+    def _create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._isolation_level = "read_committed"  # read by AIOKafkaConsumer.start() to build its fetcher
+        return consumer
+
+    faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer
+
+
+def recovered(app: faust.App) -> bool:
+    """Partitions assigned, no rebalance running, every table restored from its changelog."""
+    return (app.tables.recovery.completed.is_set() and not app.rebalancing
+            and bool(app.consumer.assignment()))
+
+
+class LagReporter:
+    """cxpulse_consumer_lag for a faust app's input partitions: the partition's end minus the offset the group
+    committed (what an external lag monitor computes), kept only for partitions this worker holds."""
+
+    def __init__(self, app: faust.App, service: str) -> None:
+        self.app, self.service = app, service
+        self._reported: set[tuple[str, int]] = set()
+
+    def report(self) -> None:
+        consumer = self.app.consumer
+        changelogs = set(self.app.tables.changelog_topics)
+        group = self.app.conf.id
+        now: set[tuple[str, int]] = set()
+        for tp in consumer.assignment():
+            if tp.topic in changelogs:
+                continue
+            committed = consumer._committed_offset.get(tp)
+            try:
+                high = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - not fetched yet (just assigned): nothing to report
+                continue
+            if committed is None or high is None or high < 0:
+                continue
+            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition), group).set(
+                max(0, high - committed))
+            now.add((tp.topic, tp.partition))
+        for topic, partition in self._reported - now:
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.service, topic, str(partition), group)
+        self._reported = now
