@@ -64,7 +64,10 @@ class Routing:
             topic_replication_factor=settings.changelog_replication_factor, producer_acks=-1,
             broker_session_timeout=settings.session_timeout_s,
             broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
-            broker_commit_interval=settings.commit_interval_s)
+            broker_commit_interval=settings.commit_interval_s,
+            # Static membership: a restarted replica (same CXPULSE_INSTANCE_ID) takes its predecessor's place and
+            # partitions at once, instead of a rebalance now and another when the dead member's session expires.
+            consumer_group_instance_id=f"{settings.app_id}-{runtime.instance_id}")
         self.lag = LagReporter(self.app, S)
 
         def avro(topic: str) -> faust.TopicT:
