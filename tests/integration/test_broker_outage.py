@@ -38,7 +38,7 @@ def test_every_service_rides_out_a_broker_restart_and_loses_nothing(private_brok
         "routes": [{"name": "everything", "match": {}, "notify": ["supervisors"]}]}))
     env = isolated_env(runtime.topic_prefix, tmp_path) | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "CXPULSE_WEBHOOK_SECRET": SECRET,
-        "NOTIFICATION_ROUTES_FILE": str(routes), "CXPULSE_LOG_LEVEL": "WARNING", "ROUTING_ENCODER": "hashing",
+        "NOTIFICATION_ROUTES_FILE": str(routes), "CXPULSE_LOG_LEVEL": "WARNING",
         "CHURN_SESSION_TIMEOUT_S": "10"}
     services = {name: ServiceProcess(f"cxpulse_{name}", env | {"CXPULSE_INSTANCE_ID": f"{name}-outage"},
                                      tmp_path / f"{name}.log") for name in SERVICES}

@@ -185,10 +185,16 @@ def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_d
               "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
     env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "ROUTING_ENCODER": "hashing", "CXPULSE_LOG_LEVEL": "WARNING",
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), str(REPO / "services/sentiment"),
                                        os.environ.get("PYTHONPATH", "")])}
+    from cxpulse_core.embedding import pack
+    from cxpulse_sentiment.model import SentimentModel
+
     serde = SingleObjectSerde()
+    text = "You charged me twice, this is ridiculous!"
+    model = SentimentModel.load()
+    embedding = pack(model.embed([text])[0], model.encoder_version)  # as the sentiment service ships it
     contacts = [f"k-{i}" for i in range(48)]
     updates, angry = [], []
     for wave in range(0, len(contacts), 6):  # six calls at a time, turn by turn: escalations all along the run
@@ -196,8 +202,8 @@ def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_d
         for turn in range(len(ESCALATING)):
             updates += [(c, serde.encode(UPDATE, u[turn], topics["contacts"])) for c, u in calls.items()]
         angry += [(c, serde.encode("io.cxpulse.sentiment.UtteranceSentiment",
-                                   utterance("You charged me twice, this is ridiculous!", {**NEUTRAL, "anger": 0.9},
-                                             -0.9, turn=2, contact=c), topics["utterances"]))
+                                   utterance(text, {**NEUTRAL, "anger": 0.9}, -0.9, turn=2, contact=c)
+                                   | {"embedding": embedding}, topics["utterances"]))
                   for c in calls]
     # An escalating call in a transaction that is aborted: routing reads committed data only, so it never sees it.
     aborted = Producer(kafka_settings.client_config() | {"transactional.id": unique_name("aborted")})
