@@ -3,6 +3,7 @@ every service its own process; assertions on what comes out of the topics and wh
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -103,7 +104,7 @@ def test_the_pipeline_end_to_end(run, kafka_settings, cx_runtime, java_tools):
     for topic in readers:
         messages = consume(kafka_settings, cx_runtime.topic(topic), 10 ** 9, timeout_s=4)
         assert messages, topic
-        written |= {(m.topic(), m.partition(), m.offset()): (m.key().decode(), serde.decode(m.value()).value)
+        written |= {(m.topic(), m.partition(), m.offset()): (m.key().decode(), _base64(serde.decode(m.value()).value))
                     for m in messages}
     expected = {cx_runtime.topic(t): (schema, sum(1 for k in written if k[0] == cx_runtime.topic(t)))
                 for t, schema in readers.items()}
@@ -111,3 +112,14 @@ def test_the_pipeline_end_to_end(run, kafka_settings, cx_runtime, java_tools):
     assert result.returncode == 0, result.stderr
     read = {(line["topic"], line["partition"], line["offset"]): (line["key"], line["value"]) for line in lines}
     assert read == written
+
+
+def _base64(value: object) -> object:
+    """Bytes (the utterance embedding) as base64 text, the way the JVM reader prints them."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _base64(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_base64(v) for v in value]
+    return value

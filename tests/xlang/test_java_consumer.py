@@ -5,6 +5,7 @@ BinaryMessageDecoder finds the writer's schema by fingerprint) and Confluent fra
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -51,7 +52,8 @@ def read_with_java(java_tools, kafka_settings, topic_of, records, fmt: str, regi
 
 
 def canonical(key: Any, value: dict[str, Any]) -> str:
-    return json.dumps([key, value], sort_keys=True, ensure_ascii=False)
+    # bytes (the utterance embedding) as base64 text, the way the JVM reader prints them
+    return json.dumps([key, value], sort_keys=True, ensure_ascii=False, default=lambda b: base64.b64encode(b).decode())
 
 
 def check_every_field(records, lines, topic_of) -> None:

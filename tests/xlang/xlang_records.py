@@ -38,7 +38,8 @@ def generated(schema: str, count: int, seed: int) -> list[dict[str, Any]]:
                 return value(named[node], depth)
             return {"null": lambda: None, "string": lambda: rng.choice(STRINGS), "long": lambda: rng.choice(LONGS),
                     "int": lambda: rng.choice(INTS), "double": lambda: rng.choice(DOUBLES),
-                    "float": lambda: rng.choice([0.5, -2.25]), "boolean": lambda: rng.random() < 0.5}[node]()
+                    "float": lambda: rng.choice([0.5, -2.25]), "boolean": lambda: rng.random() < 0.5,
+                    "bytes": lambda: rng.randbytes(rng.randint(0, 6))}[node]()
         if isinstance(node, list):  # a union: a branch at random (seeded, so the same ones every run)
             return value(rng.choice(node), depth)
         kind = node["type"]

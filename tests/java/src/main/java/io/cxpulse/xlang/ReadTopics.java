@@ -221,7 +221,13 @@ public final class ReadTopics {
         return NODES.numberNode((Float) datum);
       case BOOLEAN:
         return NODES.booleanNode((Boolean) datum);
-      default:  // BYTES, FIXED: no cxpulse schema has them
+      case BYTES: {  // base64, as the Python side of the comparison writes bytes (UtteranceSentiment.embedding)
+        ByteBuffer bytes = ((ByteBuffer) datum).duplicate();
+        byte[] data = new byte[bytes.remaining()];
+        bytes.get(data);
+        return NODES.textNode(java.util.Base64.getEncoder().encodeToString(data));
+      }
+      default:  // FIXED: no cxpulse schema has it
         throw new IllegalArgumentException("unsupported Avro type " + schema.getType());
     }
   }
