@@ -29,9 +29,14 @@ _UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
                    r"(?![0-9A-Za-z])")
 
 
+# Every form above has an '@', a run of >= 9 digits (separators allowed) or the NI-number shape: ids without one
+# (almost all) skip the redactor; the rest are remembered, since contact, account and agent ids repeat.
+_MAY_HOLD_PII = re.compile(r"@|[0-9](?:[ .\-/_]?[0-9]){8}|[A-Za-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Da-d]")
+_VERDICTS_MAX = 100_000
+
+
 def _may_hold_pii(value: str) -> bool:
-    # Every form above has '@' or at least 7 digits: most ids skip the redactor entirely.
-    return "@" in value or sum(ch.isdigit() for ch in value) >= 7
+    return _MAY_HOLD_PII.search(value) is not None
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Ingestor:
         self.settings = settings = settings or IngestRules()
         self.redactor = Redactor(settings.redaction_types)
         self._id_redactor = Redactor(_ID_PII_TYPES)
+        self._id_verdicts: dict[str, bool] = {}  # id -> holds PII (bounded; cleared when full)
         self.dedup = DedupWindow(settings.dedup_max_ids, settings.dedup_ttl_ms)
         self.order = ContactOrder(settings.max_contacts, settings.order_tolerance_ms,
                                   settings.forget_ended_after_ms, settings.contact_ttl_ms)
@@ -110,11 +116,16 @@ class Ingestor:
             value = getattr(event, name)
             if value is None or not _may_hold_pii(value):
                 continue
-            checked = _UUID.sub("-", value)
-            if not _may_hold_pii(checked):
-                continue
-            _, found = self._id_redactor.redact(checked)
-            if not (found.keys() & _ID_PII_TYPES) and not _SSN_SHAPED.fullmatch(value):
+            verdict = self._id_verdicts.get(value)
+            if verdict is None:
+                checked = _UUID.sub("-", value)
+                verdict = _may_hold_pii(checked) and (
+                    bool(self._id_redactor.redact(checked)[1].keys() & _ID_PII_TYPES)
+                    or _SSN_SHAPED.fullmatch(value) is not None)
+                if len(self._id_verdicts) >= _VERDICTS_MAX:
+                    self._id_verdicts.clear()
+                self._id_verdicts[value] = verdict
+            if not verdict:
                 continue
             key = self.settings.id_hash_key
             if key is None:

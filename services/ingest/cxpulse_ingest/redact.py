@@ -43,28 +43,31 @@ _NUMBER_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 # "one" or "oh" in a sentence is left alone.
 _SPOKEN_RUN = re.compile(rf"(?i)\b(?:(?:double|triple)\s+)?{_NUMBER_WORD}"
                          rf"(?:(?:\s*,?\s+|-)(?:(?:double|triple)\s+)?{_NUMBER_WORD}\b)+\b")
+_NUMBER_CUE = re.compile("zero|oh|one|two|three|four|five|six|seven|eight|nine")  # cheap gate, on lower case
 _SPOKEN_TOKEN = re.compile(rf"(?i)(double|triple)\s+({_NUMBER_WORD})|({_NUMBER_WORD})")
 # Digits dictated one at a time ("4 1 1 1 1 ..."): four or more single digits separated by single spaces.
 _DICTATED = re.compile(r"(?<![0-9])[0-9](?: [0-9](?![0-9])){3,}")
+_ANY_DIGIT = re.compile(r"[0-9]")
 
 
 def _normalize(text: str) -> tuple[str, list[int] | None]:
     """(text for detection, map from its positions to the original's; None when they are the same)."""
     text = text.translate(_FULLWIDTH)  # same length: positions do not move
     pieces: list[tuple[int, int, str, list[int]]] = []  # (orig start, orig end, replacement, orig pos per char)
-    if any(ch in text for ch in "oOtTfFsSeEnNzZdD"):  # cheap: every number word has one of these letters
-        for m in _SPOKEN_RUN.finditer(text):
-            digits: list[str] = []
-            where: list[int] = []
-            for t in _SPOKEN_TOKEN.finditer(m.group(0)):
-                if t.group(1):
-                    word = _WORD_DIGITS[t.group(2).lower()] * (2 if t.group(1).lower() == "double" else 3)
-                else:
-                    word = _WORD_DIGITS[t.group(3).lower()]
-                digits.append(word)
-                where.extend([m.start() + t.start()] * len(word))
-            pieces.append((m.start(), m.end(), "".join(digits), where))
-    if not pieces and not _DICTATED.search(text):
+    lower = text.lower()
+    spoken = _SPOKEN_RUN.finditer(text) if _NUMBER_CUE.search(lower) else ()
+    for m in spoken:
+        digits: list[str] = []
+        where: list[int] = []
+        for t in _SPOKEN_TOKEN.finditer(m.group(0)):
+            if t.group(1):
+                word = _WORD_DIGITS[t.group(2).lower()] * (2 if t.group(1).lower() == "double" else 3)
+            else:
+                word = _WORD_DIGITS[t.group(3).lower()]
+            digits.append(word)
+            where.extend([m.start() + t.start()] * len(word))
+        pieces.append((m.start(), m.end(), "".join(digits), where))
+    if not pieces and (not _ANY_DIGIT.search(text) or not _DICTATED.search(text)):
         return text, None
     back = list(range(len(text) + 1))
     if pieces:
@@ -101,6 +104,7 @@ _DIGIT_GROUP = re.compile(r"[0-9]+")
 _SSN = re.compile(r"(?<![0-9-])(?!000|666|9)[0-9]{3}(?P<sep>[- ])(?!00)[0-9]{2}(?P=sep)(?!0000)[0-9]{4}(?![0-9-])")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:social(?:\s+security)?(?:\s+(?:number|no\.?|#))?|ssn|s\.s\.n\.?)\b\D{0,25}?"
                           r"(?<![0-9])((?!000|666|9)[0-9]{3}[- ]?(?!00)[0-9]{2}[- ]?(?!0000)[0-9]{4})(?![0-9])")
+_CVV_CUE = re.compile("cv|csc|security|verification|digits on the back")
 _CVV_CONTEXT = re.compile(r"(?i)\b(?:cvv2?|cvc2?|cv2|csc|security\s+code|card\s+verification(?:\s+(?:code|value))?"
                           r"|(?:three|3|four|4)\s+digits\s+on\s+the\s+back)\b\D{0,20}?(?<![0-9])([0-9]{3,4})(?![0-9])")
 # A card's CVV read out right after it: a few words ("and", "code", "security") between, then 3-4 digits.
@@ -125,10 +129,12 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?
 _DATE = (rf"(?:[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-](?:19|20)?[0-9]{{2}}|(?:19|20)[0-9]{{2}}-[0-9]{{1,2}}-[0-9]{{1,2}}"
          rf"|[0-9]{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}}"
          rf"|{_MONTH}\s+[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}})")
+_DOB_CUE = re.compile(r"born|birth|dob|d\.o\.b")
 _DOB = re.compile(rf"(?i)\b(?:born|birth\s*day|birth|d\.?o\.?b\.?)\b[^0-9]{{0,25}}?({_DATE})(?![0-9])")
 _NOT_NAMES = ("sorry", "calling", "not", "just", "so", "very", "really", "happy", "here", "going", "afraid", "glad",
               "trying", "still", "looking", "interested", "the", "a", "an", "about", "fine", "good", "ok", "okay",
               "frustrated", "upset", "done", "sure", "on", "in", "with", "from", "unhappy", "angry", "calling")
+_NAME_CUE = re.compile("name|this is|i am|i'm|speaking with|it's")  # cheap gate, on lower case
 _NAME = re.compile(r"(?i:\b(?:my\s+name\s+is|my\s+name's|name's|this\s+is|i\s+am|i'm|speaking\s+with|it's)\s+)"
                    rf"(?!(?i:{'|'.join(_NOT_NAMES)})\b)"
                    r"([A-Z][a-z'\-]{1,20}(?:\s+[A-Z][a-z'\-]{1,20}){0,2})\b")
@@ -140,6 +146,15 @@ _ADDRESS = re.compile(rf"(?<![0-9A-Za-z/.:\-])[0-9]{{1,5}}[A-Za-z]?\s+(?:[A-Za-z
 _CARD_WORDS = re.compile(r"(?i)\b(?:card|credit|debit|visa|mastercard|amex|american\s+express|discover|pan)\b")
 _TRAILING_DIGITS = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}?[0-9]){{3,17}}[\s.,!?]*$")
 _LEADING_DIGITS = re.compile(rf"^\s*([0-9](?:{_SEP}?[0-9]){{0,17}})(?![0-9])")
+
+
+_DIGIT_BYTES = b"0123456789"
+
+
+def _digit_count(text: str) -> int:
+    # bytes.translate(None, delete) runs in C over the whole text: far cheaper than counting in Python.
+    encoded = text.encode("utf-8", "surrogatepass")
+    return len(encoded) - len(encoded.translate(None, _DIGIT_BYTES))
 
 
 def luhn_valid(digits: str) -> bool:
@@ -176,11 +191,17 @@ class Redactor:
             raise ValueError(f"unknown redaction types {sorted(unknown)}; known: {sorted(ALL_TYPES)}")
         # contact -> the digits a turn ended with (a card may be read out over two turns); memory only, bounded.
         self._carry: OrderedDict[str, str] = OrderedDict()
+        # Every detector but EMAIL and NAME needs digits (after normalization): these need at least 6 (an NI number;
+        # SSNs and phones have 9+, cards 13+); DOB, CVV, extensions and addresses gate on their own cue words.
         detectors: list[tuple[str, Callable[[str, list[_Span]], None]]] = [
-            ("EMAIL", self._emails), ("IBAN", self._ibans), ("CARD", self._cards), ("SSN", self._ssns),
-            ("NINO", self._ninos), ("DOB", self._dobs), ("PHONE", self._phones), ("CVV", self._cvvs),
-            ("ADDRESS", self._addresses), ("NAME", self._names)]
-        self._detectors = [detect for kind, detect in detectors if kind in self.types]
+            ("IBAN", self._ibans), ("CARD", self._cards), ("SSN", self._ssns), ("NINO", self._ninos),
+            ("PHONE", self._phones)]
+        self._many_digit_detectors = [detect for kind, detect in detectors if kind in self.types]
+        cued: list[tuple[str, Callable[[str, list[_Span]], None]]] = [
+            ("DOB", self._dobs), ("PHONE", self._extensions), ("CVV", self._cvvs), ("ADDRESS", self._addresses)]
+        self._digit_detectors = [detect for kind, detect in cued if kind in self.types]
+        self._word_detectors = [detect for kind, detect in (("EMAIL", self._emails), ("NAME", self._names))
+                                if kind in self.types]
 
     def redact(self, text: str, carry: str | None = None) -> tuple[str, dict[str, int]]:
         """The text with PII replaced by typed placeholders, and how many of each were inserted. `carry` (a contact
@@ -189,10 +210,18 @@ class Redactor:
             return text, {}
         norm, back = _normalize(text)
         spans: list[_Span] = []
-        for detect in self._detectors:
+        for detect in self._word_detectors:
             detect(norm, spans)
-        if carry is not None and "CARD" in self.types:
-            self._split_card(norm, spans, carry)
+        if _ANY_DIGIT.search(norm):
+            if _digit_count(norm) >= 6:
+                for detect in self._many_digit_detectors:
+                    detect(norm, spans)
+            for detect in self._digit_detectors:
+                detect(norm, spans)
+            if carry is not None and "CARD" in self.types:
+                self._split_card(norm, spans, carry)
+        elif carry is not None:
+            self._carry.pop(carry, None)  # a turn without digits ends any card being read out
         if not spans:
             return text, {}
         return self._replace(text, norm, back, spans)
@@ -251,7 +280,7 @@ class Redactor:
 
     def _split_card(self, norm: str, spans: list[_Span], contact: str) -> None:
         previous = self._carry.pop(contact, "")
-        lead = _LEADING_DIGITS.match(norm)
+        lead = _LEADING_DIGITS.match(norm) if previous else None
         if previous and lead:
             digits = re.sub(r"[^0-9]", "", lead.group(1))
             joined = previous + digits
@@ -259,7 +288,8 @@ class Redactor:
                 if cut <= _CARD_MAX and cut > len(previous) and luhn_valid(joined[:cut]):
                     spans.append(_Span(lead.start(1), lead.end(1), "CARD"))
                     break
-        trail = _TRAILING_DIGITS.search(norm)
+        ends_in_digit = norm.rstrip(" .,!?\t\n")[-1:].isdigit()
+        trail = _TRAILING_DIGITS.search(norm) if ends_in_digit else None
         if trail:
             self._carry[contact] = re.sub(r"[^0-9]", "", trail.group(0))[-(_CARD_MAX - 1):]
             if len(self._carry) > _CARRY_CONTACTS:
@@ -274,6 +304,9 @@ class Redactor:
         spans.extend(_Span(m.start(), m.end(), "NINO") for m in _NINO.finditer(norm))
 
     def _dobs(self, norm: str, spans: list[_Span]) -> None:
+        lower = norm.lower()
+        if not _DOB_CUE.search(lower):
+            return
         spans.extend(_Span(m.start(1), m.end(1), "DOB") for m in _DOB.finditer(norm))
 
     def _phones(self, norm: str, spans: list[_Span]) -> None:
@@ -281,15 +314,24 @@ class Redactor:
             n = sum(ch.isdigit() for ch in m.group(0))
             if _PHONE_MIN <= n <= _PHONE_MAX:
                 spans.append(_Span(m.start(), m.end(), "PHONE"))
-        spans.extend(_Span(m.start(), m.end(), "PHONE") for m in _EXTENSION.finditer(norm))
+
+    def _extensions(self, norm: str, spans: list[_Span]) -> None:
+        if "ext" in norm.lower():
+            spans.extend(_Span(m.start(), m.end(), "PHONE") for m in _EXTENSION.finditer(norm))
 
     def _cvvs(self, norm: str, spans: list[_Span]) -> None:
+        lower = norm.lower()
+        if not _CVV_CUE.search(lower):
+            return
         spans.extend(_Span(m.start(1), m.end(1), "CVV") for m in _CVV_CONTEXT.finditer(norm))
 
     def _addresses(self, norm: str, spans: list[_Span]) -> None:
         spans.extend(_Span(m.start(), m.end(), "ADDRESS") for m in _ADDRESS.finditer(norm))
 
     def _names(self, norm: str, spans: list[_Span]) -> None:
+        lower = norm.lower()
+        if not _NAME_CUE.search(lower):
+            return
         spans.extend(_Span(m.start(1), m.end(1), "NAME") for m in _NAME.finditer(norm))
 
 
