@@ -45,11 +45,12 @@ class Service:
 
 
 SERVICES = {s.name: s for s in (
-    Service("ingest", "cxpulse_ingest", "IngestSettings", "ingest", "ingest"),
-    # Kafka transactions: transactional.id = group + CXPULSE_INSTANCE_ID, stable per replica -> StatefulSet.
+    Service("ingest", "cxpulse_ingest", "IngestSettings", "ingest", "ingest", "StatefulSet"),
+    # Kafka transactions (ingest, sentiment) or static group membership (routing) keyed on CXPULSE_INSTANCE_ID:
+    # stable per replica -> StatefulSet.
     Service("sentiment", "cxpulse_sentiment", "SentimentSettings", "sentiment", "sentiment", "StatefulSet"),
     Service("churn", "cxpulse_churn", "ChurnSettings", "churn-scoring", "churn"),
-    Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing"),
+    Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing", "StatefulSet"),
     Service("notification", "cxpulse_notification", "NotificationSettings", "notification", "notification"),
 )}
 SHARED_SETTINGS = ("KafkaSettings", "SchemaRegistrySettings", "RuntimeSettings")  # in cxpulse_core.settings

@@ -274,7 +274,7 @@ def test_promql_metric_extraction():
 
 def _ingest_broken(mutate) -> list[str]:
     docs = copy.deepcopy(ops.base_without_kustomize())
-    workload = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "ingest")
+    workload = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "ingest")
     mutate(workload["spec"]["template"]["spec"]["containers"][0], workload)
     return ops.check_workload(ops.SERVICES["ingest"], workload, docs)
 
@@ -292,7 +292,7 @@ def _ingest_broken(mutate) -> list[str]:
      "secretKeyRef"),
     (lambda c, w: w["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0), "runAsUser"),
     (lambda c, w: c["resources"]["requests"].update(memory="2Gi"), "above its limit"),
-    (lambda c, w: w.update(kind="StatefulSet"), "must be a Deployment"),
+    (lambda c, w: w.update(kind="Deployment"), "must be a StatefulSet"),
 ])
 def test_a_broken_workload_is_caught(mutation, expected):
     problems = _ingest_broken(mutation)
@@ -313,7 +313,7 @@ def test_a_broken_compose_file_is_caught():
 def test_a_lag_hpa_on_a_service_without_lag_metrics_is_caught():
     docs = copy.deepcopy(ops.base_without_kustomize())
     hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "ingest")
-    hpa["spec"]["scaleTargetRef"].update(name="churn")
+    hpa["spec"]["scaleTargetRef"].update(kind="Deployment", name="churn")
     hpa["spec"]["metrics"][1]["external"]["metric"]["selector"]["matchLabels"]["service"] = "churn-scoring"
     assert any("HPA ingest: churn does not export cxpulse_consumer_lag" in p for p in ops.check_cluster(docs, "x"))
 
