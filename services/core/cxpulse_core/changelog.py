@@ -10,8 +10,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from .settings import KafkaSettings
+
+
+class MissingTopicError(RuntimeError):
+    """A topic the service reads at start (a changelog, a progress or dead-letter topic) does not exist."""
+
+
+def topic_partitions(kafka: KafkaSettings, topic: str, timeout_s: float = 15.0) -> list[int]:
+    """The partition ids of an existing topic; a MissingTopicError naming it (and how to create it) otherwise."""
+    found = AdminClient(kafka.client_config()).list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if found is None or found.error is not None or not found.partitions:
+        reason = found.error if found is not None and found.error is not None else "no partitions"
+        raise MissingTopicError(f"topic {topic} is missing ({reason}): create it (make topics / cxpulse topics create)")
+    return sorted(found.partitions)
 
 
 def encode_state(value: dict[str, Any] | None) -> bytes | None:

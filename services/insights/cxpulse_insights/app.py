@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from cxpulse_core.changelog import read_to_end
+from cxpulse_core.changelog import read_to_end, topic_partitions
 from cxpulse_core.logs import configure_logging
 from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_stream_service
@@ -45,16 +45,7 @@ class Insights:
 
 def written_boundary(kafka: KafkaSettings, topic: str) -> dict[tuple[str, int], int]:
     """(input topic, partition) -> the last input offset whose outputs a previous run wrote (committed)."""
-    from confluent_kafka import Consumer
-
-    probe = Consumer(kafka.client_config() | {"group.id": "cxpulse-insights-progress-probe"})
-    try:
-        metadata = probe.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            raise RuntimeError(f"progress topic {topic} is missing: create it (make topics)")
-        partitions = sorted(metadata.partitions)
-    finally:
-        probe.close()
+    partitions = topic_partitions(kafka, topic)
     boundary: dict[tuple[str, int], int] = {}
     for message in read_to_end(kafka, topic, partitions):
         source, _, partition = (message.key() or b"").decode().rpartition(":")

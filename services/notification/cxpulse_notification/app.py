@@ -7,6 +7,7 @@ import logging
 import sys
 
 from cxpulse_core.brokerwatch import watch_broker
+from cxpulse_core.changelog import topic_partitions
 from cxpulse_core.health import Health
 from cxpulse_core.http import serve
 from cxpulse_core.kafka import make_consumer, make_producer
@@ -20,7 +21,7 @@ from .limits import Outcomes, RateLimiter
 from .routes import Router, RoutesError, load_router
 from .service import NotificationService, Topics
 from .settings import NotificationSettings
-from .state import changelog_partitions, restore
+from .state import restore
 from .webhook import WebhookClient
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def build(settings: NotificationSettings, kafka: KafkaSettings, runtime: Runtime
     consumer = make_consumer(kafka, settings.group_id, on_fatal=fatal,
                              **{"session.timeout.ms": settings.session_timeout_ms})
     webhook = WebhookClient(settings.http_timeout_s, settings.dashboard_url)
-    partitions = changelog_partitions(consumer, topics.delivered)  # fails fast when the changelog is missing
+    partitions = topic_partitions(kafka, topics.delivered)  # fails fast when the changelog is missing
 
     def restore_state(outcomes: Outcomes, limiters: dict[str, RateLimiter]) -> int:
         return restore(kafka, topics.delivered, partitions, outcomes, limiters)

@@ -18,6 +18,7 @@ from collections import Counter
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from cxpulse_core.changelog import topic_partitions
 from cxpulse_core.kafka import make_consumer, make_producer
 from cxpulse_core.settings import KafkaSettings
 
@@ -37,10 +38,7 @@ def redrive(kafka: KafkaSettings, deadletter_topic: str, group_id: str, reasons:
     counts: Counter[str] = Counter()
     errors: list[str] = []
     try:
-        metadata = consumer.list_topics(deadletter_topic, timeout=10).topics.get(deadletter_topic)
-        if metadata is None or metadata.error is not None:
-            raise RuntimeError(f"dead-letter topic {deadletter_topic} is missing")
-        partitions = [TopicPartition(deadletter_topic, p) for p in sorted(metadata.partitions)]
+        partitions = [TopicPartition(deadletter_topic, p) for p in topic_partitions(kafka, deadletter_topic)]
         committed = consumer.committed(partitions, timeout=10)
         ends: dict[int, int] = {}
         start = []

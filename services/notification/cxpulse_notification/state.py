@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 
-from confluent_kafka import Consumer
-
 from cxpulse_core.changelog import encode_state, read_to_end
 from cxpulse_core.settings import KafkaSettings
 
@@ -38,14 +36,6 @@ def rate_key(limiter: str, key: str) -> str:
 def rate_record(state: tuple[float, float] | None) -> bytes | None:
     """A bucket's (tokens, updated), or a tombstone (None) for a bucket that is gone."""
     return None if state is None else encode_state({"tokens": round(state[0], 4), "updated": state[1]})
-
-
-def changelog_partitions(consumer: Consumer, topic: str) -> list[int]:
-    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        raise RuntimeError(f"changelog topic {topic} is missing ({metadata.error if metadata else 'no metadata'}): "
-                           "create it with cleanup.policy=compact (make topics)")
-    return sorted(metadata.partitions)
 
 
 def restore(kafka: KafkaSettings, topic: str, partitions: list[int], outcomes: Outcomes,

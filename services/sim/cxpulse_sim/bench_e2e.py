@@ -11,15 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.topics import create_topics, load_topics
 
-from .pipeline import Pipeline, isolated_env
+from .pipeline import Pipeline, isolated_env, webhook_routes_file
 from .receivers import WebhookReceiver
 from .report import percentiles
 from .scenario import generate
@@ -109,11 +107,7 @@ def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-"))
     webhook = WebhookReceiver(SECRET, port=0).start()
-    routes = work / "routes.yaml"
-    routes.write_text(yaml.safe_dump({
-        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks",
-                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
-        "routes": [{"name": "all", "match": {}, "notify": ["supervisors"]}]}))
+    routes = webhook_routes_file(work, webhook.port)
     env = isolated_env(runtime.topic_prefix, work) | {"CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": "WARNING",
                                                       "NOTIFICATION_ROUTES_FILE": str(routes),
                                                       "NOTIFICATION_RECIPIENT_RATE_PER_MIN": "100000",

@@ -20,15 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cxpulse_core.kafka import make_producer
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.topics import RAW_EVENTS, create_topics, load_topics
 
 from .bench_e2e import _rss_mb
-from .pipeline import SERVICES, Pipeline, isolated_env
+from .pipeline import SERVICES, Pipeline, isolated_env, webhook_routes_file
 from .receivers import WebhookReceiver
 
 SECRET = "bench-webhook-secret"
@@ -165,11 +163,7 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-ttl-"))
     webhook = WebhookReceiver(SECRET, port=0).start()
-    routes = work / "routes.yaml"
-    routes.write_text(yaml.safe_dump({
-        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks",
-                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
-        "routes": [{"name": "all", "match": {}, "notify": ["supervisors"]}]}))
+    routes = webhook_routes_file(work, webhook.port)
     ttl, level = str(ttl_s), os.environ.get("CXPULSE_BENCH_LOG_LEVEL", "WARNING")
     env = isolated_env(runtime.topic_prefix, work) | {
         "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes),

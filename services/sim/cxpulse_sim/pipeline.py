@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 SERVICES = ("ingest", "sentiment", "churn", "routing", "notification", "insights")
 
 
@@ -140,3 +142,13 @@ def isolated_env(prefix: str, data_dir: Path) -> dict[str, str]:
         "INSIGHTS_WEB_PORT": "0",
         "INSIGHTS_AUTH_TOKEN": secrets.token_urlsafe(24),  # the dashboard always needs credentials; none read it
     }
+
+
+def webhook_routes_file(work: Path, port: int) -> Path:
+    """A notification routes file sending every alert to one signed webhook on 127.0.0.1:`port` (benchmarks)."""
+    routes = work / "routes.yaml"
+    routes.write_text(yaml.safe_dump({
+        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hooks",
+                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
+        "routes": [{"name": "all", "match": {}, "notify": ["supervisors"]}]}))
+    return routes

@@ -93,21 +93,12 @@ def read_jsonl(path: Path) -> Feedback:
 
 def read_topic(topic: str) -> Feedback:
     """Every correction on `topic` (with CXPULSE_TOPIC_PREFIX) up to its end, decoded with core's serde."""
-    from confluent_kafka import Consumer
-
-    from cxpulse_core.changelog import read_to_end
+    from cxpulse_core.changelog import read_to_end, topic_partitions
     from cxpulse_core.serde import SerdeError, make_serde
     from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
     kafka, name = KafkaSettings(), RuntimeSettings().topic(topic)
-    probe = Consumer(kafka.client_config() | {"group.id": "cxpulse-feedback-probe"})
-    try:
-        metadata = probe.list_topics(name, timeout=10).topics.get(name)
-        if metadata is None or metadata.error is not None:
-            raise ValueError(f"no topic {name} on {kafka.bootstrap_servers}")
-        partitions = sorted(metadata.partitions)
-    finally:
-        probe.close()
+    partitions = topic_partitions(kafka, name)
     feedback, serde = Feedback(f"topic {name}"), make_serde()
     for message in read_to_end(kafka, name, partitions):
         where = f"{name}[{message.partition()}]@{message.offset()}"
