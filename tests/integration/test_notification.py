@@ -330,14 +330,20 @@ def test_duplicates_are_dropped_and_rate_limits_are_logged(env):
     assert sorted(receiver.keys()) == ["a-1", "a-2"]
 
 
-def test_a_restart_mid_retry_resumes_and_delivers_exactly_once(env):
-    up, down_port = Receiver().start(), free_port()
-    routes = env["tmp"] / "r.yaml"
+def up_and_down_routes(tmp: Path, up: Receiver, down_port: int) -> Path:
+    """Every alert to a receiver that answers (`up`) and to one on `down_port` that may be down."""
+    routes = tmp / "r.yaml"
     routes.write_text(json.dumps({
         "recipients": {"up": {"type": "webhook", "url": up.url, "secret_env": "IT_SECRET"},
                        "down": {"type": "webhook", "url": f"http://127.0.0.1:{down_port}/hook",
                                 "secret_env": "IT_SECRET"}},
         "routes": [{"notify": ["up", "down"]}]}))
+    return routes
+
+
+def test_a_restart_mid_retry_resumes_and_delivers_exactly_once(env):
+    up, down_port = Receiver().start(), free_port()
+    routes = up_and_down_routes(env["tmp"], up, down_port)
     process_env = os.environ | {f"NOTIFICATION_{k.upper()}": str(v) for k, v in env["settings"].items()} | {
         "NOTIFICATION_ROUTES_FILE": str(routes), "IT_SECRET": SECRET, "CXPULSE_HTTP_PORT": "0",
         "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers,
@@ -417,12 +423,7 @@ def test_a_long_receiver_outage_is_ridden_out_and_logged_sparingly(env):
 
 def test_redrive_delivers_dead_letters_once_after_the_receiver_is_fixed(env):
     up, down_port = Receiver().start(), free_port()
-    routes = env["tmp"] / "r.yaml"
-    routes.write_text(json.dumps({
-        "recipients": {"up": {"type": "webhook", "url": up.url, "secret_env": "IT_SECRET"},
-                       "down": {"type": "webhook", "url": f"http://127.0.0.1:{down_port}/hook",
-                                "secret_env": "IT_SECRET"}},
-        "routes": [{"notify": ["up", "down"]}]}))
+    routes = up_and_down_routes(env["tmp"], up, down_port)
     service = Service(env, routes, max_attempts=0, retry_budget_s=1.5)
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     down = Receiver(down_port)

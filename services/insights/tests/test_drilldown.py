@@ -12,7 +12,6 @@ from cxpulse_insights.detail import ContactLog
 from cxpulse_insights.settings import InsightsSettings
 from cxpulse_insights.state import InsightsState
 from cxpulse_insights.trends import MINUTE, Trends
-from cxpulse_insights.web import WebServer
 
 
 def guidance(contact: str, turn: int) -> dict:
@@ -132,14 +131,6 @@ def test_churn_bands_follow_the_filter():
     assert state.trend("day", agent="agent-1")["churn_bands"] == {"low": 0, "medium": 0, "high": 1, "critical": 0}
     with pytest.raises(ValueError):
         state.trend("week")
-
-
-@pytest.fixture
-def served():
-    state = InsightsState(InsightsSettings())
-    server = WebServer(state, "127.0.0.1", 0, coalesce_s=0.05).start()
-    yield state, f"http://127.0.0.1:{server.port}"
-    server.stop()
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, object]:
