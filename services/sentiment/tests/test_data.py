@@ -70,3 +70,16 @@ def test_real_splits_are_by_document_and_disjoint() -> None:
     assert len(rows) == 3708 and len({doc for doc, _, _ in rows}) == 300
     pooled = real_data.load_real_pooled("test")
     assert set(pooled.y) == {0, 1, 2} and not any(pooled.emo[i] != [0] * len(EMOTIONS) for i in range(10))
+
+
+def test_training_only_sources_never_meet_the_held_out_text() -> None:
+    from cxpulse_sentiment.training import real_data
+
+    held_out = {real_data._norm(t) for s in real_data.SOURCES for p in ("dev", "test")
+                for t in real_data.load_real(s, p).texts}
+    sizes = {}
+    for source in real_data.AUX_SOURCES:
+        aux = real_data.load_aux(source)
+        sizes[source] = len(aux.texts)
+        assert not {real_data._norm(t) for t in aux.texts} & held_out
+    assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999}

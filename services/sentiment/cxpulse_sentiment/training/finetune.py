@@ -5,6 +5,9 @@ Training venv only (`.venv-train`, from services/sentiment/requirements-train.lo
     cd services/sentiment && HF_HUB_OFFLINE=1 ../../.venv-train/bin/python -m cxpulse_sentiment.training.finetune \
         --out out/finetuned
 
+Real sources: the customer-language ones (real_data.SOURCES: train split for fitting, dev split for selection)
+and, training only, the movie-review / editorial ones (real_data.AUX_SOURCES, weight `aux` in `--weights`).
+
 Cheap by construction, so it runs on a laptop CPU: the lower `6 - top` transformer layers stay frozen and their
 output for every text is computed once (fp16, unpadded); only the top layers, a polarity head and an emotion head
 are trained on those cached states, with length-bucketed batches and texts cut at `--max-len` tokens. The loss
@@ -34,9 +37,9 @@ from transformers import AutoModel
 
 from ..heads import EMOTIONS
 from .data import Split, load_cs_synth, load_goemotions
-from .real_data import SOURCES, load_real
+from .real_data import AUX_SOURCES, SOURCES, load_aux, load_real
 
-DEFAULT_WEIGHTS = "real=1.0,cs=0.5,goemotions=0.3"
+DEFAULT_WEIGHTS = "real=1.0,aux=0.5,cs=0.5,goemotions=0.3"
 
 
 def subsample(split: Split, n: int, seed: int) -> Split:
@@ -210,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     for source in SOURCES:
         train.add(load_real(source, "train"), source, weights["real"], has_emo=False)
         dev.add(load_real(source, "dev"), source, 1.0, has_emo=False)
+    if weights.get("aux", 0.0) > 0:  # training-only real sources (movie reviews, editorials): never evaluated
+        for source in AUX_SOURCES:
+            train.add(load_aux(source), source, weights["aux"], has_emo=False)
     train.add(subsample(load_cs_synth("train"), args.cs_n, args.seed), "cs-synth", weights["cs"], has_emo=True)
     train.add(subsample(load_goemotions("train"), args.goemotions_n, args.seed), "goemotions", weights["goemotions"],
               has_emo=True)

@@ -5,6 +5,11 @@ Sources (copied into services/sentiment/data/ with their licenses; counts and ci
   vader-tweets  VADER short social-media posts (MIT), same rating scheme
   uci-amazon    UCI sentiment-labelled sentences, phone reviews (CC BY 4.0), binary
   uci-yelp      UCI sentiment-labelled sentences, restaurant reviews (CC BY 4.0), binary
+Training-only sources (AUX_SOURCES: not customer language, so never in the real dev or test splits; all their rows
+are used for fine-tuning the encoder, where more human polarity judgements of any kind help):
+  vader-movies  VADER movie-review snippets (MIT), same rating scheme
+  vader-nyt     VADER NYT-editorial sentences (MIT), same rating scheme
+  uci-imdb      UCI sentiment-labelled sentences, movie reviews (CC BY 4.0), binary
 
 Rating -> label: r < -0.5 negative, r > +0.5 positive, otherwise neutral; every row is kept (dropping the band
 near the cut points would make the test easier than real traffic). Splits are by source document: all sentences
@@ -22,6 +27,9 @@ from pathlib import Path
 from .data import DATA, Split
 
 SOURCES = ("vader-amazon", "vader-tweets", "uci-amazon", "uci-yelp")
+AUX_SOURCES = ("vader-movies", "vader-nyt", "uci-imdb")
+_FILES = {"vader-amazon": "amazonReviewSnippets", "vader-tweets": "tweets", "vader-movies": "movieReviewSnippets",
+          "vader-nyt": "nytEditorialSnippets", "uci-amazon": "amazon_cells", "uci-yelp": "yelp", "uci-imdb": "imdb"}
 NEG_BELOW, POS_ABOVE = -0.5, 0.5
 TEST_PCT, DEV_PCT = 25, 15  # of documents; the rest is train
 
@@ -39,16 +47,15 @@ def _rows(source: str, root: Path) -> list[tuple[str, str, str]]:
     """-> [(document id, text, label)] for one source, in file order."""
     rows = []
     if source.startswith("vader-"):
-        name = {"vader-amazon": "amazonReviewSnippets", "vader-tweets": "tweets"}[source]
-        for line in (root / "vader-hutto2014" / f"{name}_GroundTruth.txt").read_text(encoding="utf-8").splitlines():
+        path = root / "vader-hutto2014" / f"{_FILES[source]}_GroundTruth.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             sid, rating, text = line.split("\t", 2)
-            doc = sid.split("_")[0]  # amazon ids are review_sentence; tweets are one post each
+            doc = sid.split("_")[0]  # amazon and nyt ids are document_sentence; tweets, movie snippets one each
             rows.append((doc, html.unescape(text.strip()), rating_label(float(rating))))
     else:
-        name = {"uci-amazon": "amazon_cells", "uci-yelp": "yelp"}[source]
-        lines = (root / "uci-sentences" / f"{name}_labelled.txt").read_text(encoding="utf-8").splitlines()
+        lines = (root / "uci-sentences" / f"{_FILES[source]}_labelled.txt").read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             text, label = line.rsplit("\t", 1)
             rows.append((str(i), text.strip(), "positive" if label.strip() == "1" else "negative"))
@@ -63,6 +70,23 @@ def load_real(source: str, part: str, root: Path = DATA) -> Split:
         if text and part_of(source, doc) == part:
             split.add(text, label, set())  # no emotion labels: never used to fit the emotion heads
     return split
+
+
+def load_aux(source: str, root: Path = DATA) -> Split:
+    """Every row of a training-only source (never evaluated: not customer language), less any text that also
+    occurs in a real dev or test split."""
+    if source not in AUX_SOURCES:
+        raise ValueError(f"unknown auxiliary source {source}")
+    held_out = {_norm(t) for s in SOURCES for part in ("dev", "test") for t in load_real(s, part, root).texts}
+    split = Split(f"{source}-all")
+    for _doc, text, label in _rows(source, root):
+        if text and _norm(text) not in held_out:  # a few generic lines ("Very disappointing.") occur in both
+            split.add(text, label, set())
+    return split
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def load_real_pooled(part: str, root: Path = DATA) -> Split:
