@@ -97,8 +97,11 @@ def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, r
 
 
 def _kept_up(phase: dict[str, Any]) -> bool:
-    latency = phase["latency"]["sentiment"]
-    return phase["scored"] >= 0.98 * phase["utterances"] and latency.get("p99", 1e9) < 2000
+    """Sustained = every utterance of the phase scored before its drain window ended, and p99 utterance ->
+    escalation within 1 s (the sentiment hop where a phase produced no escalation)."""
+    escalation = phase["latency"]["escalation"]
+    latency = escalation if escalation.get("n") else phase["latency"]["sentiment"]
+    return phase["scored"] >= phase["utterances"] and latency.get("p99", 1e9) <= 1000
 
 
 def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds: float = 20.0,
