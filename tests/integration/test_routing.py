@@ -176,9 +176,6 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing, tmp_
     assert process.wait(30) == 0
 
 
-@pytest.mark.xfail(strict=False, reason="known bug (issue 12): after a restart under traffic, faust-streaming 0.15 "
-                   "sometimes never hands some re-fetched records to an agent (1-18 of 48 outputs missing in ~4 of 12 "
-                   "runs here, more under load); duplicates never seen")
 def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_duplicates_nothing(
         kafka_settings, new_topic, tmp_path):
     """Routing killed while conversations flow, restarted on its changelogs (the tables hold data by then):

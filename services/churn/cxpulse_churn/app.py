@@ -22,7 +22,7 @@ from faust.types import EventT, Message
 from cxpulse_core.dlq import Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
-from cxpulse_core.faust_ops import LagReporter, read_committed, recovered
+from cxpulse_core.faust_ops import LagReporter, patch_consumer, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import Decoded
@@ -42,7 +42,7 @@ SUMMARY, UPDATE, ESCALATION = ("io.cxpulse.sentiment.ContactSummary", "io.cxpuls
 
 def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSettings, health: Health,
               model: ChurnModel) -> faust.App:
-    read_committed()  # sentiment's aborted transactions stay invisible
+    patch_consumer()  # sentiment's aborted transactions stay invisible; no record lost after a restart
     app = faust.App(
         settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka), store=settings.store,
         broker_client_id=kafka.for_client(SERVICE, runtime.instance_id).client_id,

@@ -5,11 +5,10 @@ faust-streaming 0.15's worker consumer reads uncommitted data unless faust itsel
 of sentiment's aborted transactions reached churn and routing. aiokafka takes the isolation level when the
 consumer starts, so it is set on the consumer faust builds before that (patched once per process).
 
-Offsets are still committed by faust's own bookkeeping (acked offsets in a row, with the gaps it noticed). A
-replacement that committed over every offset below the oldest record in flight lost records after a restart
-under traffic (faust drops some re-fetched records after a rebalance and never hands them to an agent), so the
-services instead make a replay harmless: each records its progress (turn, contact) only after its outputs were
-acknowledged, and skips what its state shows as done.
+Offsets are committed by faust's own bookkeeping (acked offsets in a row, with the gaps it noticed), after it
+flushed the producer. Its fetch loop lost records after a (re)start under traffic; `faust_fetch` replaces it
+(`patch_consumer` installs both fixes). The services also make a replay harmless: each records its progress
+(turn, contact) only after its outputs were acknowledged, and skips what its state shows as done.
 """
 
 from __future__ import annotations
@@ -20,9 +19,15 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from . import metrics
+from . import faust_fetch, metrics
 
 _patched = False
+
+
+def patch_consumer() -> None:
+    """What every faust service of cxpulse needs before it builds its app: committed data only, no lost records."""
+    read_committed()
+    faust_fetch.install()
 
 
 def read_committed() -> None:

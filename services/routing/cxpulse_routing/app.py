@@ -23,7 +23,7 @@ from cxpulse_core import metrics
 from cxpulse_core.dlq import DeadLetterLimitError, InvalidRatioLimit, Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
-from cxpulse_core.faust_ops import LagReporter, read_committed, recovered
+from cxpulse_core.faust_ops import LagReporter, patch_consumer, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import Decoded
@@ -55,7 +55,7 @@ class Routing:
         self.limit = InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
                                        S, runtime.dlq_stop_on_flood)
         self._skips_logged: set[tuple[str, str]] = set()
-        read_committed()  # sentiment's aborted transactions stay invisible
+        patch_consumer()  # sentiment's aborted transactions stay invisible; no record lost after a restart
         name = runtime.topic
         self.app = faust.App(
             settings.app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka),
