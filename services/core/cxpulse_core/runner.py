@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
 from http.server import ThreadingHTTPServer
 from typing import Protocol
 
@@ -50,7 +52,7 @@ def run_stream_service(config: LoopConfig, handler: Handler,
     )
     log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
                                "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
-    return run_until_stopped(loop, server)
+    return run_until_stopped(loop, server, runtime.shutdown_timeout_s)
 
 
 class Stoppable(Protocol):
@@ -58,11 +60,16 @@ class Stoppable(Protocol):
     def stop(self, *_: object) -> None: ...
 
 
-def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer) -> int:
+def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer, shutdown_timeout_s: float = 20.0) -> int:
     """Runs a service loop until SIGTERM/SIGINT (graceful: it finishes its work, flushes, commits; exit 0) or a
-    fatal error (logged, exit 1); the ops endpoint stops with it."""
-    signal.signal(signal.SIGTERM, loop.stop)
-    signal.signal(signal.SIGINT, loop.stop)
+    fatal error (logged, exit 1); the ops endpoint stops with it. A graceful stop that takes longer than
+    `shutdown_timeout_s` ends the process at once (logged, exit 0; see RuntimeSettings.shutdown_timeout_s)."""
+    def stop(*_: object) -> None:
+        loop.stop()
+        exit_after(shutdown_timeout_s)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         loop.run()
     except DeadLetterLimitError as exc:
@@ -75,3 +82,29 @@ def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer) -> int:
         server.shutdown()
     log.info("stopped")
     return 0
+
+
+_deadline: threading.Timer | None = None
+
+
+def exit_after(seconds: float) -> None:
+    """Arms (once) a timer that ends the process after `seconds` unless it has ended by then: the bound on a
+    graceful stop (librdkafka's flush, transaction abort, group leave and client teardown can each wait for a broker
+    that is not answering). os._exit skips the clients' destructors, which are what can hang."""
+    global _deadline
+    if _deadline is not None:
+        return
+
+    def expire() -> None:
+        log.error("graceful stop took longer than %.0f s: exiting now (a restart resumes from the last commit)",
+                  seconds, extra={"shutdown_timeout_s": seconds})
+        logging.shutdown()
+        os._exit(0)
+
+    _deadline = threading.Timer(seconds, expire)
+    _deadline.daemon = True  # does not keep a process that stopped in time alive
+    _deadline.start()
+    # The last resort, should the interpreter already be finalizing (no thread runs then): SIGALRM's default
+    # action ends the process whatever it is doing.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(int(seconds) + 5)

@@ -81,4 +81,5 @@ def main(argv: list[str] | None = None) -> int:
     log.info("started", extra={"topics": [service.topics.alerts, service.topics.escalations],
                                "routes_file": str(settings.routes_file), "targets": targets,
                                "http_port": server.server_port})
-    return run_until_stopped(service, server)  # SIGTERM: finish running attempts, flush, commit
+    # SIGTERM: finish running attempts, flush, commit (bounded by CXPULSE_SHUTDOWN_TIMEOUT_S)
+    return run_until_stopped(service, server, runtime.shutdown_timeout_s)
