@@ -60,7 +60,7 @@ class Stoppable(Protocol):
     def stop(self, *_: object) -> None: ...
 
 
-def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer, shutdown_timeout_s: float = 20.0) -> int:
+def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer, shutdown_timeout_s: float = 25.0) -> int:
     """Runs a service loop until SIGTERM/SIGINT (graceful: it finishes its work, flushes, commits; exit 0) or a
     fatal error (logged, exit 1); the ops endpoint stops with it. A graceful stop that takes longer than
     `shutdown_timeout_s` ends the process at once (logged, exit 0; see RuntimeSettings.shutdown_timeout_s)."""

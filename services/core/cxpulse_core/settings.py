@@ -132,8 +132,8 @@ class RuntimeSettings(BaseSettings):
     liveness_timeout_s: float = 60.0  # /healthz fails when the poll loop has not advanced for this long
     # SIGTERM ends the process within this long: past it (a flush or close stuck on a broker that just came back)
     # it exits at once, which loses nothing (a restart resumes from the last commit, as after kill -9). Below
-    # Kubernetes' default 30 s grace period, after which the kubelet kills the container anyway.
-    shutdown_timeout_s: float = Field(20.0, gt=0, le=600)
+    # Kubernetes' default 30 s grace period (and the manifests' 40-60 s), after which the kubelet kills anyway.
+    shutdown_timeout_s: float = Field(25.0, gt=0, le=600)
     # Stable per replica (a StatefulSet pod name): a restarted replica reuses its transactional id, which
     # fences its predecessor and aborts its open transaction at once instead of after a timeout.
     instance_id: str = Field(default_factory=socket.gethostname)
