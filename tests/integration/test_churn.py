@@ -278,6 +278,22 @@ def test_kill_9_under_traffic_then_a_restart_loses_and_duplicates_no_score(kafka
 
         wait_until(lambda: {r["last_contact_id"] for r in scored()} >= {s["contact_id"] for s in summaries},
                    "a score for every summary after the restart", 180)
+        # A transaction on every contacts partition, as sentiment writes them (updates: churn skips them); its
+        # commit marker ends each partition. The group's committed offsets reach the end: lag 0 everywhere.
+        tail = Producer(kafka_settings.client_config() | {"transactional.id": unique_name("tail")})
+        tail.init_transactions(30)
+        tail.begin_transaction()
+        for partition in range(3):
+            key, value = enc(c, "sentiment.ContactSentimentUpdate", update(f"calm-{partition}", "acct-calm"))
+            tail.produce(c, value, key.encode(), partition=partition)
+        tail.commit_transaction(30)
+
+        def lag(partition: int) -> float:
+            value = service.metric("cxpulse_consumer_lag", service="churn-scoring", topic=c, partition=str(partition),
+                                   consumer_group=env["CHURN_APP_ID"])
+            return float("inf") if value is None else value
+
+        wait_until(lambda: all(lag(p) == 0 for p in range(3)), "lag 0 reported on every contacts partition")
         assert service.stop() == 0
     out = scored()
     print(f"\nchurn: kill -9 under traffic -> ready again in {ready_s:.1f} s; {len(out)} contact scores")

@@ -22,6 +22,7 @@ from faust.types import EventT, Message
 from cxpulse_core.dlq import Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
+from cxpulse_core.faust_fetch import commit_past_markers
 from cxpulse_core.faust_ops import LagReporter, patch_consumer, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
@@ -188,6 +189,7 @@ def build_app(settings: ChurnSettings, kafka: KafkaSettings, runtime: RuntimeSet
 
     @app.timer(5.0, name="consumer-lag")
     async def report_lag() -> None:
+        await commit_past_markers(app)  # sentiment's transaction markers: the committed offset reaches the end
         lag.report()
 
     return app

@@ -23,6 +23,7 @@ from cxpulse_core import metrics
 from cxpulse_core.dlq import DeadLetterLimitError, InvalidRatioLimit, Reject, deadletter_headers
 from cxpulse_core.faust_broker import broker_urls, credentials
 from cxpulse_core.faust_codec import AvroCodec, Undecodable
+from cxpulse_core.faust_fetch import commit_past_markers
 from cxpulse_core.faust_ops import LagReporter, patch_consumer, recovered
 from cxpulse_core.health import Health
 from cxpulse_core.ids import now_ms
@@ -238,6 +239,7 @@ class Routing:
         metrics.READY.labels(S).set(1 if self.health.ready else 0)
 
     async def _report_lag(self) -> None:
+        await commit_past_markers(self.app)  # sentiment's transaction markers: the committed offset reaches the end
         self.lag.report()
 
     async def _expire_contacts(self) -> None:
