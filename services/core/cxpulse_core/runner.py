@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Protocol
 
@@ -70,6 +71,7 @@ def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer, shutdown_tim
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _watch_signals(stop)
     try:
         loop.run()
     except DeadLetterLimitError as exc:
@@ -85,6 +87,25 @@ def run_until_stopped(loop: Stoppable, server: ThreadingHTTPServer, shutdown_tim
 
 
 _deadline: threading.Timer | None = None
+
+
+def _watch_signals(stop: Callable[[], None]) -> None:
+    """Runs `stop` from a thread as soon as SIGTERM/SIGINT arrives. Python runs a signal handler in the main thread
+    only between bytecodes, so one blocked in a librdkafka call (a 30 s transaction commit or group leave after a
+    broker outage) ran it that much later, and a stop was not bounded: the C-level handler writes the signal to
+    the wakeup fd at once, and this thread reads it."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            received = os.read(read_end, 1)
+            if received and received[0] in (signal.SIGTERM, signal.SIGINT):
+                stop()
+                return
+
+    threading.Thread(target=watch, name="cxpulse-signals", daemon=True).start()
 
 
 def exit_after(seconds: float) -> None:
@@ -105,6 +126,5 @@ def exit_after(seconds: float) -> None:
     _deadline.daemon = True  # does not keep a process that stopped in time alive
     _deadline.start()
     # The last resort, should the interpreter already be finalizing (no thread runs then): SIGALRM's default
-    # action ends the process whatever it is doing.
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    # action (no service sets a handler for it) ends the process whatever it is doing.
     signal.alarm(int(seconds) + 5)
