@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -117,10 +118,13 @@ def exit_after(seconds: float) -> None:
         return
 
     def expire() -> None:
-        log.error("graceful stop took longer than %.0f s: exiting now (a restart resumes from the last commit)",
-                  seconds, extra={"shutdown_timeout_s": seconds})
-        logging.shutdown()
-        os._exit(0)
+        try:
+            log.error("graceful stop took longer than %.0f s: exiting now (a restart resumes from the last commit)",
+                      seconds, extra={"shutdown_timeout_s": seconds})
+            for stream in (sys.stdout, sys.stderr):  # the log handlers write to them; os._exit flushes nothing
+                stream.flush()
+        finally:
+            os._exit(0)
 
     _deadline = threading.Timer(seconds, expire)
     _deadline.daemon = True  # does not keep a process that stopped in time alive
