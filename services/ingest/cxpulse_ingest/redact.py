@@ -183,6 +183,24 @@ class _Span:
     kind: str
 
 
+def _merge_overlapping(spans: list[_Span]) -> list[_Span]:
+    """Overlapping detections become one span covering all of them, named after its longest detection. Keeping
+    only the first would let the rest of a longer one through ("aa 000000a@0.com": an NI-number shape overlaps the
+    e-mail; redacting the NI number alone left "@0.com")."""
+    merged: list[_Span] = []
+    longest: list[int] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            kind = span.kind if span.end - span.start > longest[-1] else last.kind
+            longest[-1] = max(longest[-1], span.end - span.start)
+            merged[-1] = _Span(last.start, max(last.end, span.end), kind)
+        else:
+            merged.append(span)
+            longest.append(span.end - span.start)
+    return merged
+
+
 class Redactor:
     def __init__(self, types: Iterable[str] = ALL_TYPES) -> None:
         self.types = frozenset(types)
@@ -229,21 +247,17 @@ class Redactor:
     # -- the replacement ----------------------------------------------------------------------------------
     @staticmethod
     def _replace(text: str, norm: str, back: list[int] | None, spans: list[_Span]) -> tuple[str, dict[str, int]]:
-        spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
         out: list[str] = []
         counts: dict[str, int] = {}
         pos = 0  # in the original text
-        last_end = 0  # in the normalized text
-        for span in spans:
-            if span.start < last_end:
-                continue  # overlaps an earlier, longer one
+        for span in _merge_overlapping(spans):
             start, end = (back[span.start], back[span.end]) if back is not None else (span.start, span.end)
             if start < pos:
                 continue
             out.append(text[pos:start])
             out.append(f"[{span.kind}]")
             counts[span.kind] = counts.get(span.kind, 0) + 1
-            pos, last_end = end, span.end
+            pos = end
         out.append(text[pos:])
         return "".join(out), counts
 

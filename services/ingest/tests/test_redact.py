@@ -152,6 +152,12 @@ def test_emails_never_survive(case: tuple[str, str]) -> None:
     assert email not in out and "@" not in out and counts == {"EMAIL": 1}
 
 
+def test_a_detection_overlapping_an_email_does_not_leave_part_of_it() -> None:
+    # Found by hypothesis: an NI-number shape ("aa 000000a") overlaps the e-mail; only the first was redacted.
+    out, counts = REDACTOR.redact("aa 000000a@0.com")
+    assert "@" not in out and "0.com" not in out and counts == {"EMAIL": 1}
+
+
 @PROPERTY
 @given(sentence(phones()))
 def test_phones_never_survive(case: tuple[str, str]) -> None:
