@@ -32,7 +32,7 @@ from .training.feedback import polarity_rows
 from .training.metrics import emotion_report, polarity_report
 from .training.real_data import SOURCES, load_real, load_real_pooled
 
-HEADS_VERSION = "heads-2026.12.1"
+HEADS_VERSION = "heads-2026.12.2"
 GRID = [(c, w) for c in (0.5, 2.0, 8.0) for w in (1.0, 3.0)]
 # Fixed samples of the two big training sets: the rest adds embedding time, not accuracy on customer text.
 GOEMOTIONS_TRAIN_N = 8000
