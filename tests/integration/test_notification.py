@@ -483,3 +483,66 @@ def test_rate_limit_windows_survive_a_restart(env):
         log.close()
     assert sorted(receiver.keys()) == ["rl-1", "rl-2"]  # no fresh burst for the restarted service
     assert [r["alert_id"] for r in outcomes(records, "rate_limited")] == ["rl-3"]
+
+
+# The one slow test of the suite (~5.5 min, almost all of it waiting): the issue's "receiver down 5 minutes".
+OUTAGE_S = 300.0
+
+
+@pytest.mark.timeout(OUTAGE_S + 300)
+def test_receiver_down_five_minutes_with_shipped_defaults_gets_every_alert_once(env):
+    """SLOW (5 min outage, by design). The service as a process with the shipped retry settings (budget, back-off,
+    log interval: only topics, group and routes are set here). The receiver's port is held closed for 5 minutes
+    while alerts keep arriving (a round every 30 s); then the real signed receiver starts on it, and every alert
+    must arrive exactly once, counted by its event id (the Idempotency-Key), none failed or dead-lettered."""
+    shipped = {name: field.default for name, field in NotificationSettings.model_fields.items()}
+    assert shipped["retry_budget_s"] >= 1800 and shipped["max_attempts"] == 0  # the issue's "≥ 30 min", time alone
+    hold = socket.socket()  # keeps the port ours, and closed (connection refused), for the whole outage
+    hold.bind(("127.0.0.1", 0))
+    port = hold.getsockname()[1]
+    routes = write_routes(env["tmp"] / "r.yaml", f"http://127.0.0.1:{port}/hook")
+    names = ("alerts_topic", "escalations_topic", "log_topic", "deadletter_topic", "delivered_topic", "group_id")
+    overridden = {f"NOTIFICATION_{k.upper()}" for k in NotificationSettings.model_fields}
+    process_env = {k: v for k, v in os.environ.items() if k not in overridden} | {
+        f"NOTIFICATION_{k.upper()}": str(env["settings"][k]) for k in names} | {
+        "NOTIFICATION_ROUTES_FILE": str(routes), "IT_SECRET": SECRET, "CXPULSE_HTTP_PORT": "0",
+        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers,
+        "PYTHONPATH": os.pathsep.join([str(NOTIFICATION), os.environ.get("PYTHONPATH", "")])}
+    log = Reader(env["kafka"], env["settings"]["log_topic"])
+    dead = Reader(env["kafka"], env["settings"]["deadletter_topic"], decode=False)
+    receiver = Receiver(port)
+    service = subprocess.Popen([sys.executable, "-m", "cxpulse_notification"], env=process_env,
+                               stderr=subprocess.DEVNULL)
+    alerts: list[str] = []
+    try:
+        outage_end = None
+        for round_ in range(int(OUTAGE_S // 30)):
+            batch = [f"long-{round_}-{i}" for i in range(3)]
+            send(env, *(alert(a, contact=f"c-{round_}-{i}") for i, a in enumerate(batch)))
+            alerts += batch
+            # Each alert was really attempted and failed (the first failure is always logged).
+            log.wait_for(lambda rs, batch=batch: set(batch) <= {r["alert_id"] for r in outcomes(rs, "retry")},
+                         timeout_s=90)
+            outage_end = outage_end or time.monotonic() + OUTAGE_S  # from the first failed attempt
+            log.settle(max(0.0, min(30.0, outage_end - time.monotonic())))
+        log.settle(max(0.0, outage_end - time.monotonic()))  # the rest of the 5 minutes
+        assert not outcomes(log.records, "delivered", "failed")  # nothing got through or gave up meanwhile
+        hold.close()
+        receiver.start()
+        records = log.wait_for(lambda rs: len(outcomes(rs, "delivered")) == len(alerts), timeout_s=180)
+        log.settle(2.0)  # room for a duplicate to show up, were there one
+        dead.settle(0.5)
+    finally:
+        if service.poll() is None:
+            service.terminate()
+            service.wait(60)
+        hold.close()
+        receiver.stop()
+        log.close()
+        dead.close()
+    assert service.returncode == 0
+    assert sorted(receiver.keys()) == sorted(alerts) and len(alerts) == 30  # every alert, none twice
+    assert all(r["verified"] for r in receiver.requests)
+    assert not outcomes(records, "failed") and not dead.records
+    first = {r["alert_id"]: r for r in outcomes(records, "delivered")}["long-0-0"]
+    assert first["attempt"] >= 5  # it kept trying through the outage (back-off capped at 60 s: ≥ 10 in 300 s)
