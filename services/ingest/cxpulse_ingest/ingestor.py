@@ -205,6 +205,11 @@ class Ingestor:
     def expire(self, now_ms: int) -> int:
         return self.order.expire(now_ms)
 
+    def compact(self) -> None:
+        """After an expiry sweep: re-sized maps (cxpulse_core.memory.MemoryRelease calls it before trimming)."""
+        self.order.compact()
+        self.dedup.compact()
+
     def _reject(self, e: Rejected) -> Rejection:
         rejected = self.counters.rejected
         rejected[e.reason] = rejected.get(e.reason, 0) + 1

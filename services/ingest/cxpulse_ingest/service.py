@@ -18,7 +18,7 @@ from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import now_ms
 from cxpulse_core.loop import Incoming, Output, Result
-from cxpulse_core.memory import MemoryRelease
+from cxpulse_core.memory import MemoryRelease, compacted
 from cxpulse_core.metrics import child
 from cxpulse_core.serde import Serde, SerdeError
 
@@ -62,6 +62,10 @@ class IngestHandler:
         log.info("contact state restored", extra={"partitions": partitions, "records": count,
                                                   "contacts": len(self.ingestor.order)})
 
+    def _compact(self) -> None:
+        self.ingestor.compact()
+        self.partition_of = compacted(self.partition_of)
+
     def on_revoke(self, partitions: list[int]) -> None:
         gone = [c for c, p in self.partition_of.items() if p in partitions]
         self.ingestor.order.forget(gone)
@@ -77,7 +81,7 @@ class IngestHandler:
         for incoming in batch:
             results.append(self._one(incoming, now))
             self._collect_changes(state, incoming.message.partition())
-        self.memory.note(self.ingestor.expire(now))
+        self.memory.note(self.ingestor.expire(now), self._compact)
         self._collect_changes(state, None)  # tombstones of contacts past their TTL
         self.export.export(self.ingestor.counters)
         if self.state_topic is not None:

@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from cxpulse_core.memory import compacted
+
 from .model import Rejected
 
 
@@ -48,6 +50,10 @@ class DedupWindow:
             return True
         self.add(event_id, now_ms)
         return False
+
+    def compact(self) -> None:
+        """Re-sizes the map after many ids expired (a dict's table never shrinks on delete)."""
+        self._seen_at = compacted(self._seen_at)
 
     def _expire(self, now_ms: int) -> None:
         entries = self._seen_at
@@ -188,6 +194,10 @@ class ContactOrder:
             gone += 1
         self.expired += gone
         return gone
+
+    def compact(self) -> None:
+        """Re-sizes the maps after many contacts expired (a dict's table never shrinks on delete)."""
+        self._contacts, self._ended = compacted(self._contacts), compacted(self._ended)
 
     def changes(self) -> dict[str, ContactState | None]:
         """The contacts changed since the last call: their state, or None for one forgotten (a tombstone)."""

@@ -129,3 +129,22 @@ def test_a_contact_survives_the_changelog_round_trip() -> None:
     [out] = after.process(b'{"event_id":"e3","type":"utterance","contact_id":"c",'
                           b'"timestamp":"2026-01-01T00:00:02Z","speaker":"agent","text":"hi"}', "cxpulse", 0, 1_003)
     assert (out.value["sequence"], out.value["turn"], out.value["account_id"]) == (2, 2, "acct-9")  # not renumbered
+
+
+def test_compacting_after_a_mass_expiry_keeps_order_and_dedup() -> None:
+    import sys
+
+    contacts = ContactOrder(max_contacts=10_000, tolerance_ms=1_000, forget_after_ms=300, idle_ttl_ms=1_000)
+    dedup = DedupWindow(max_ids=10_000, ttl_ms=1_000)
+    for i in range(5_000):
+        contacts.admit(f"gone-{i}", "utterance", None, 0, now_ms=0)
+        dedup.add(f"e-{i}", 0)
+    contacts.admit("kept", "utterance", None, 0, now_ms=600)
+    dedup.add("e-kept", 600)
+    full = sys.getsizeof(contacts._contacts), sys.getsizeof(dedup._seen_at)
+    assert contacts.expire(now_ms=1_200) == 5_000 and not dedup.contains("e-0", 1_200)
+    contacts.compact()
+    dedup.compact()
+    assert sys.getsizeof(contacts._contacts) * 10 < full[0] and sys.getsizeof(dedup._seen_at) * 10 < full[1]
+    assert dedup.contains("e-kept", 1_200) and contacts.admit("kept", "utterance", None, 1, now_ms=1_300).turn == 2
+    assert contacts.expire(now_ms=2_301) == 1 and len(contacts) == 0

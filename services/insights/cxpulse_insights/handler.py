@@ -58,7 +58,7 @@ class InsightsHandler:
             outputs.extend(self._outputs(*self.state.rescore(cid), self.state.summary_of(cid)))
         self._skip_written(batch, results)
         self._progress(batch, results)
-        self.memory.note(self.state.expire())
+        self.memory.note(self.state.expire(), self.state.compact)
         m.ACTIVE.labels(m.SERVICE).set(len(self.state.active_contacts()))
         return results
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cxpulse_core.memory import compacted
+
 from . import records
 from .coaching import AgentFigures, Coaching, ContactOutcome
 from .detail import ContactLog
@@ -213,6 +215,13 @@ class InsightsState:
         if gone:
             self._notify("contacts")
         return gone
+
+    def compact(self) -> None:
+        """After expire() dropped many contacts: the maps it emptied, re-sized (a dict's table never shrinks on
+        delete); cxpulse_core.memory.MemoryRelease calls it just before trimming the heap."""
+        with self._lock:
+            self._seen, self._active = compacted(self._seen), compacted(self._active)
+            self._turns, self._escalated = compacted(self._turns), compacted(self._escalated)
 
     def sizes(self) -> dict[str, int]:
         with self._lock:

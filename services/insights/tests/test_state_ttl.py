@@ -30,3 +30,22 @@ def test_churn_risks_are_bounded_least_recently_updated_first():
         state.on_churn(account, {"account_id": account, "probability": 0.9, "band": "high", "contacts_seen": 1,
                                  "last_contact_id": None, "as_of_time": 1, "reasons": []})
     assert [r["account_id"] for r in state.at_risk()] == ["b", "c"]
+
+
+def test_a_mass_expiry_shrinks_the_maps_and_the_views_carry_on():
+    import sys
+
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(contact_ttl_s=60, max_open_contacts=10_000), clock=lambda: clock[0])
+    for i in range(5_000):
+        state.on_update(update(f"gone-{i}"))
+    full = sys.getsizeof(state._active)
+    clock[0] = 30.0
+    state.on_update(update("kept"))
+    clock[0] = 61.0
+    assert state.expire() == 5_000
+    state.compact()
+    assert sys.getsizeof(state._active) * 20 < full and [c["contact_id"] for c in state.active_contacts()] == ["kept"]
+    state.on_update(update("later"))
+    clock[0] = 91.0
+    assert state.expire() == 1 and [c["contact_id"] for c in state.active_contacts()] == ["later"]

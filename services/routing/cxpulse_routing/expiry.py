@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from cxpulse_core.memory import MemoryRelease
+from cxpulse_core.memory import MemoryRelease, compacted
 
 log = logging.getLogger(__name__)
 
@@ -55,5 +55,13 @@ class ContactExpiry:
         if stale:
             self.expired += len(stale)
             log.info("idle contacts expired", extra={"contacts": len(stale), "ttl_s": self.ttl_s})
-            self.memory.note(len(stale))
+        self.memory.note(len(stale), self._compact)  # 0 included: a sweep's tail is released a little later
         return len(stale)
+
+    def _compact(self) -> None:
+        """Before the trim: the maps re-sized (a dict's table never shrinks on delete): `seen`, and the dict
+        inside faust's memory store (tables here are memory://; another store keeps its own layout)."""
+        self.seen = compacted(self.seen)
+        store = self.table.data
+        if isinstance(getattr(store, "data", None), dict):
+            store.data = compacted(store.data)

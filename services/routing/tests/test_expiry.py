@@ -38,3 +38,38 @@ def test_the_fallback_partition_is_the_java_partitioner_s():
     java = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536, "abc": 479470107}
     expiry = ContactExpiry(Table({}), partitions=7, ttl_s=1)
     assert {k: expiry.partition_for(k) for k in java} == {k: (h & 0x7FFFFFFF) % 7 for k, h in java.items()}
+
+
+class Store:
+    """Like faust's memory store: a mapping over a plain dict held in `.data`."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+
+    def keys(self):
+        return self.data.keys()
+
+    def pop(self, key, default=None):
+        return self.data.pop(key, default)
+
+
+def test_a_mass_expiry_shrinks_the_store_and_the_seen_map():
+    import sys
+
+    from cxpulse_core.memory import MemoryRelease
+
+    clock = [0.0]
+    table = Table(Store({f"c-{i}": {} for i in range(5_000)}))
+    expiry = ContactExpiry(table, partitions=3, ttl_s=60, clock=lambda: clock[0])
+    expiry.memory = MemoryRelease(min_items=1, min_interval_s=0)
+    assert expiry.expire() == 0
+    full = sys.getsizeof(table.data.data), sys.getsizeof(expiry.seen)
+    clock[0] = 30.0
+    table.data.data["kept"] = {}
+    expiry.touch("kept", 1)
+    clock[0] = 61.0
+    assert expiry.expire() == 5_000 and expiry.memory.releases == 1 and len(table.changelog) == 5_000
+    assert table.data.data == {"kept": {}} and set(expiry.seen) == {"kept"}
+    assert sys.getsizeof(table.data.data) * 20 < full[0] and sys.getsizeof(expiry.seen) * 20 < full[1]
+    clock[0] = 91.0
+    assert expiry.expire() == 1 and table.data.data == {}

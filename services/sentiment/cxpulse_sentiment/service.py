@@ -13,7 +13,7 @@ from cxpulse_core.dlq import Reject
 from cxpulse_core.embedding import pack_many
 from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
-from cxpulse_core.memory import MemoryRelease
+from cxpulse_core.memory import MemoryRelease, compacted
 
 from .contact import ContactState, Turn
 
@@ -122,6 +122,11 @@ class SentimentHandler:
             return {}
         return dict(zip((k for k, _ in rows), pack_many(np.stack([v for _, v in rows]), encoder), strict=True))
 
+    def _compact(self) -> None:
+        """After an expiry sweep, before the trim: maps re-sized (a dict's table never shrinks on delete)."""
+        self.contacts, self.touched = compacted(self.contacts), compacted(self.touched)
+        self.partition_of = compacted(self.partition_of)
+
     def _expire(self, now: int, results: list[Result]) -> None:
         """Forgets contacts idle past the TTL (they never sent ContactEnded), tombstoning their changelog
         records in this batch's transaction; O(number forgotten)."""
@@ -137,7 +142,7 @@ class SentimentHandler:
             self.expired += 1
             if partition is not None:
                 tombstones.append(Output(self.topics["state"], contact_id, "", None, partition=partition))
-        self.memory.note(self.expired - before)
+        self.memory.note(self.expired - before, self._compact)
         carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
         if carrier is None:
             self._unsent = tombstones

@@ -61,3 +61,25 @@ def test_contacts_idle_past_the_ttl_are_forgotten_with_a_tombstone_on_their_part
     clock[0] = 2_300
     assert ("new", None, 1) in state_records(restored.handle([utterance("other", 1)]))
     assert set(restored.contacts) == {"other"}
+
+
+def test_a_mass_expiry_shrinks_the_maps_and_the_state_left_carries_on():
+    import sys
+
+    from cxpulse_core.memory import MemoryRelease
+
+    clock = [0]
+    handler = SentimentHandler(Scorer(), TOPICS, ttl_ms=1_000, clock=lambda: clock[0])
+    handler.memory = MemoryRelease(min_items=1, min_interval_s=0)  # release on the sweep itself
+    handler.handle([utterance(f"gone-{i}", 1) for i in range(5_000)])
+    full = sys.getsizeof(handler.contacts), sys.getsizeof(handler.partition_of)
+    clock[0] = 600
+    handler.handle([utterance("kept", 1)])
+    clock[0] = 1_200
+    results = handler.handle([utterance("kept", 2)])
+    assert handler.expired == 5_000 and handler.memory.releases == 1 and len(state_records(results)) == 5_001
+    assert set(handler.contacts) == set(handler.touched) == set(handler.partition_of) == {"kept"}
+    assert sys.getsizeof(handler.contacts) * 20 < full[0] and sys.getsizeof(handler.partition_of) * 20 < full[1]
+    assert handler.contacts["kept"].to_json() is not None  # two turns, as before the swap
+    clock[0] = 2_300
+    assert ("kept", None, 1) in state_records(handler.handle([utterance("next", 1)]))  # expiry order intact
