@@ -73,3 +73,26 @@ def test_a_mass_expiry_shrinks_the_store_and_the_seen_map():
     assert sys.getsizeof(table.data.data) * 20 < full[0] and sys.getsizeof(expiry.seen) * 20 < full[1]
     clock[0] = 91.0
     assert expiry.expire() == 1 and table.data.data == {}
+
+
+def test_the_store_compacted_is_faust_s_own_memory_store():
+    import faust
+
+    from cxpulse_core.memory import MemoryRelease
+
+    app = faust.App("expiry-test", store="memory://", broker="kafka://127.0.0.1:1")  # never connects
+    store = app.Table("contacts", default=None, partitions=3).data
+    for i in range(2_000):
+        store[f"c-{i}"] = {"turn": i}
+    table = Table(store)
+    clock = [0.0]
+    expiry = ContactExpiry(table, partitions=3, ttl_s=60, clock=lambda: clock[0])
+    expiry.memory = MemoryRelease(min_items=1, min_interval_s=0)
+    expiry.expire()
+    inner = store.data
+    clock[0] = 30.0
+    store["kept"] = {"turn": 1}
+    expiry.touch("kept", 0)
+    clock[0] = 61.0
+    assert expiry.expire() == 2_000 and expiry.memory.releases == 1
+    assert store.data is not inner and type(store.data) is dict and dict(store.items()) == {"kept": {"turn": 1}}
