@@ -14,12 +14,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-import yaml
 from confluent_kafka.admin import AdminClient
 
 from cxpulse_core import topics
 from cxpulse_core.testing.kafka import consume, produce
-from cxpulse_sim.pipeline import Pipeline, isolated_env
+from cxpulse_sim.pipeline import Pipeline, isolated_env, webhook_routes_file
 from cxpulse_sim.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.kafka
@@ -134,11 +133,7 @@ def test_no_pii_form_survives_anywhere(kafka_settings, cx_runtime, tmp_path):
     forms = FORMS + variants(40)
     assert len(FORMS) >= 30
     webhook = WebhookReceiver(SECRET, port=0).start()
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(yaml.safe_dump({
-        "recipients": {"hooks": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks",
-                                 "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
-        "routes": [{"name": "everything", "match": {}, "notify": ["hooks"]}]}))
+    routes = webhook_routes_file(tmp_path, webhook.port)
     web_port = free_port()
     env = isolated_env(cx_runtime.topic_prefix, tmp_path) | {
         "CXPULSE_WEBHOOK_SECRET": SECRET, "NOTIFICATION_ROUTES_FILE": str(routes), "INSIGHTS_WEB_PORT": str(web_port),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
 
 from cxpulse_core import topics
 from cxpulse_core.ids import derived_id
@@ -16,7 +15,7 @@ from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.testing.process import EventTally, ReadinessWatch, ServiceProcess, read_topic, wait_until
 from cxpulse_core.topics import create_topics, load_topics
-from cxpulse_sim.pipeline import SERVICES, isolated_env
+from cxpulse_sim.pipeline import SERVICES, isolated_env, webhook_routes_file
 from cxpulse_sim.receivers import WebhookReceiver
 from cxpulse_sim.scenario import generate
 from cxpulse_sim.simulate import produce_events
@@ -31,11 +30,7 @@ def test_every_service_rides_out_a_broker_restart_and_loses_nothing(private_brok
     runtime = RuntimeSettings(topic_prefix=unique_name("o") + ".", http_port=0)
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     webhook = WebhookReceiver(SECRET, port=0).start()
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(yaml.safe_dump({
-        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{webhook.port}/hooks/cxpulse",
-                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
-        "routes": [{"name": "everything", "match": {}, "notify": ["supervisors"]}]}))
+    routes = webhook_routes_file(tmp_path, webhook.port)
     env = isolated_env(runtime.topic_prefix, tmp_path) | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "CXPULSE_WEBHOOK_SECRET": SECRET,
         "NOTIFICATION_ROUTES_FILE": str(routes), "CXPULSE_LOG_LEVEL": "WARNING",
