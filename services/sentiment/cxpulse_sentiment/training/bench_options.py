@@ -1,6 +1,6 @@
 """Measure the two serving options in SentimentModel.predict: length-sorted batching and the short-turn LRU cache.
 
-    /work/main/.venv/bin/python -m cxpulse_sentiment.training.bench_options
+    .venv/bin/python -m cxpulse_sentiment.training.bench_options     # from the repository root
 """
 
 from __future__ import annotations

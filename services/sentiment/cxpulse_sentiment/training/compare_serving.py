@@ -4,7 +4,7 @@ Each backend runs in its own subprocess so RSS is that backend's alone. Needs th
 sentence-transformers row) and one export dir per ONNX variant, each with heads trained on its own embeddings:
 
     HF_HUB_OFFLINE=1 ../../.venv-train/bin/python -m cxpulse_sentiment.training.compare_serving \
-        --variants-dir /work/sent_out --out services/sentiment/out/serving_compare.json
+        --variants-dir out/variants --out services/sentiment/out/serving_compare.json
 """
 
 from __future__ import annotations
