@@ -37,6 +37,10 @@ registry-down: ## stop the registry started by registry-up
 schemas-register: setup ## register schemas/ in the registry at SCHEMA_REGISTRY_URL (BACKWARD compatibility)
 	$(BIN)/cxpulse schemas register
 
+.PHONY: records
+records: setup ## regenerate services/core/cxpulse_core/records.py (typed records) after changing schemas/
+	$(BIN)/cxpulse schemas gen-records
+
 topics: setup ## create every topic of schemas/topics.yaml (idempotent)
 	$(BIN)/cxpulse topics create
 

@@ -1,7 +1,8 @@
 """A faust codec over the same serde, so faust services speak the same wire format as the others.
 
-Values are `Decoded(schema, value)` both ways. A value that cannot be decoded comes out as `Undecodable`
-instead of raising: faust would otherwise log and skip it, and a bad record must reach the dead-letter topic."""
+Values are `Decoded(schema, value)` both ways; a typed record (cxpulse_core.records) may be sent as it is. A
+value that cannot be decoded comes out as `Undecodable` instead of raising: faust would otherwise log and skip it,
+and a bad record must reach the dead-letter topic."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from faust.serializers.codecs import Codec
 
+from .records import Record
 from .serde import Decoded, Serde, SerdeError, make_serde
 
 
@@ -26,6 +28,8 @@ class AvroCodec(Codec):
         self.serde = serde or make_serde()
 
     def _dumps(self, obj: Any) -> bytes:
+        if isinstance(obj, Record):
+            return self.serde.encode(obj.SCHEMA, obj.to_dict(), self.topic)
         if not isinstance(obj, Decoded):
             raise TypeError(f"AvroCodec({self.topic}) writes Decoded(schema, value), got {type(obj).__name__}")
         return self.serde.encode(obj.schema, obj.value, self.topic)

@@ -6,6 +6,8 @@
                              an incompatible schema, and so does this command: exit 1)
   cxpulse schemas check      ask the registry whether schemas/ is compatible with what it holds, at the subject's
                              level, which must be --level (BACKWARD by default); exit 1 on any breaking change
+  cxpulse schemas gen-records  regenerate cxpulse_core/records.py (typed records) from schemas/; with --check, exit 1
+                             if it is out of date instead
 
 The registry comes from SCHEMA_REGISTRY_* (URL, TLS, auth), the topic prefix from CXPULSE_TOPIC_PREFIX, the schemas
 from CXPULSE_SCHEMA_DIR or the checkout's schemas/."""
@@ -65,9 +67,13 @@ def check(client: Any, subject: Subject, level: str) -> tuple[bool, str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["gen-records"]:
+        from .records_gen import main as gen_records
+
+        return gen_records(argv[1:])
     parser = argparse.ArgumentParser(prog="cxpulse schemas", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["subjects", "asyncapi", "register", "check"])
+    parser.add_argument("action", choices=["subjects", "asyncapi", "register", "check", "gen-records"])
     parser.add_argument("--level", choices=LEVELS, default=None,
                         help="compatibility level (default: SCHEMA_REGISTRY_COMPATIBILITY, else BACKWARD)")
     args = parser.parse_args(argv)

@@ -1,6 +1,9 @@
 """Avro on the wire: Confluent Schema Registry framing where a registry is configured, else Avro
 single-object encoding (marker C3 01, 8-byte CRC-64-AVRO fingerprint, body). Either way the reader finds
-the writer's schema and resolves it against the schema shipped in `schemas/` under the same name."""
+the writer's schema and resolves it against the schema shipped in `schemas/` under the same name.
+
+Typed records (cxpulse_core.records): `Decoded.typed` is the decoded value as its record class, for handlers that
+match on types; `encode_record` writes one. Bytes are the same as for the record's dict."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import io
 import json
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from .records import RECORDS, Record
 from .registry import avro_schema, is_not_found, registry_client, subject_name
 from .schemas import SchemaSet, _without_logical_types, shipped_schemas
 from .settings import SchemaRegistrySettings
@@ -28,6 +33,18 @@ class SerdeError(ValueError):
 class Decoded:
     schema: str  # full record name of the writer's schema
     value: dict[str, Any]
+
+    @cached_property
+    def typed(self) -> Record:
+        """The value as its typed record (converted on first use). SerdeError for a record that schemas/ does not
+        define (a writer schema only the registry knows), or whose dict does not fit its class."""
+        cls = RECORDS.get(self.schema)
+        if cls is None:
+            raise SerdeError(f"{self.schema} is not a record of schemas/ (no typed record for it)")
+        try:
+            return cls.from_dict(self.value)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SerdeError(f"{self.schema} value does not fit its record: {exc.__class__.__name__}: {exc}") from exc
 
 
 class Serde(Protocol):
@@ -132,6 +149,11 @@ class ConfluentSerde:
         name, writer = self._writers[schema_id]
         reader = self.schemas.by_name.get(name)
         return Decoded(name, _read(io.BytesIO(data[5:]), writer, reader.parsed if reader else writer))
+
+
+def encode_record(serde: Serde, record: Record, topic: str = "") -> bytes:
+    """A typed record on the wire: the same bytes as serde.encode(record.SCHEMA, record.to_dict(), topic)."""
+    return serde.encode(record.SCHEMA, record.to_dict(), topic)
 
 
 def make_serde(settings: SchemaRegistrySettings | None = None) -> Serde:
