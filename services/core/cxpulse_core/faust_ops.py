@@ -14,12 +14,19 @@ flushed the producer. Its fetch loop lost records after a (re)start under traffi
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from . import faust_fetch, metrics
+from .changelog import topic_partitions
+from .faust_broker import broker_urls, credentials
+from .health import Health
+from .settings import KafkaSettings, RuntimeSettings
+
+log = logging.getLogger(__name__)
 
 _patched = False
 
@@ -81,3 +88,42 @@ class LagReporter:
             with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(self.service, topic, str(partition), group)
         self._reported = now
+
+
+def make_app(service: str, app_id: str, kafka: KafkaSettings, runtime: RuntimeSettings, *,
+             session_timeout_s: float, commit_interval_s: float, **options: Any) -> faust.App:
+    """A faust app with what every cxpulse faust service runs with: the consumer fixes (`patch_consumer`), the
+    KAFKA_* connection, reading from the earliest offset, acks=all, the group timing; `options` add to them."""
+    patch_consumer()  # sentiment's aborted transactions stay invisible; no record lost after a restart
+    return faust.App(
+        app_id, broker=broker_urls(kafka), broker_credentials=credentials(kafka),
+        broker_client_id=kafka.for_client(service, runtime.instance_id).client_id, web_enabled=False,
+        consumer_auto_offset_reset="earliest", producer_acks=-1,
+        broker_session_timeout=session_timeout_s, broker_heartbeat_interval=min(3.0, session_timeout_s / 3),
+        broker_commit_interval=commit_interval_s, **options)
+
+
+def copartition(table: Any, kafka: KafkaSettings, source_topic: str) -> int:
+    """Gives `table` (and its changelog) the partition count of the existing `source_topic`, which faust requires of
+    a table written by an agent on that topic. Called at start, before the worker runs, so that importing the app
+    module asks the broker nothing."""
+    partitions = len(topic_partitions(kafka, source_topic))
+    table.partitions = partitions
+    table.changelog_topic.partitions = partitions
+    return partitions
+
+
+def run_worker(app: faust.App, health: Health, log_level: str) -> int:
+    """Runs the faust worker until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1). Logging stays as
+    configure_logging set it (once, at start)."""
+    worker = faust.Worker(app, loglevel=log_level, override_logging=False, redirect_stdouts=False, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:
+        log.exception("fatal error")
+        code = 1
+    else:
+        code = 0
+    return 1 if health.fatal else code

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from . import metrics
+from . import metrics, produced
 from .dlq import HEADER_PREFIX, InvalidRatioLimit, Reject, deadletter_headers
 from .health import Health
 from .offsets import OffsetTracker
@@ -279,12 +279,7 @@ class StreamLoop:
     def _produce(self, output: Output, entry: list[int] | None, source: Message | None = None,
                  alone: bool = False) -> None:
         if output.schema:
-            now = int(time.time() * 1000)
-            if "produced_time" in output.value:
-                output.value["produced_time"] = now
-                if output.value.get("origin_time"):
-                    metrics.child(metrics.PIPELINE_LATENCY, self.config.service, output.topic).observe(
-                        (now - output.value["origin_time"]) / 1000)
+            produced.stamp(output.value, self.config.service, output.topic)
             try:
                 payload = self.serde.encode(output.schema, output.value, output.topic)
             except SerdeError as exc:

@@ -1,5 +1,6 @@
-"""`cxpulse run routing` (or `python -m cxpulse_routing`): validate the rules and the phrase library, load the
-encoder, then run the faust worker. Exits 2 on an invalid rules file or phrase library, 1 on a fatal error."""
+"""`cxpulse run routing` (or `python -m cxpulse_routing`): read the settings, the rules and the phrase library
+(importing app.py), then run the faust worker. Exits 2 on an invalid setting, rules file or phrase library, 1 on a
+fatal error."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import sys
 
 from cxpulse_core.startup import exit_on_bad_settings
 
-from .service import run
+from .guidance import PhrasesError
+from .rules import RulesError
 
 
 @exit_on_bad_settings("routing")
 def main(argv: list[str] | None = None) -> int:
-    return run(sys.argv[1:] if argv is None else argv)
+    try:
+        from . import app
+    except (RulesError, PhrasesError) as exc:
+        print(f"cxpulse routing: {exc}", file=sys.stderr)
+        return 2
+    return app.main(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

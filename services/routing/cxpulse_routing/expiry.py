@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 class ContactExpiry:
-    def __init__(self, table: Any, partitions: int, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
-        self.table, self.partitions, self.ttl_s, self.clock = table, partitions, ttl_s, clock
+    def __init__(self, table: Any, ttl_s: float, partitions: int | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        # partitions: the table's own (known once the worker starts) unless given
+        self.table, self._partitions, self.ttl_s, self.clock = table, partitions, ttl_s, clock
         self.seen: dict[str, tuple[int, float]] = {}  # contact -> (partition, last update)
         self.expired = 0
         self.memory = MemoryRelease()
@@ -33,6 +35,10 @@ class ContactExpiry:
 
     def forget(self, contact_id: str) -> None:
         self.seen.pop(contact_id, None)
+
+    @property
+    def partitions(self) -> int:
+        return self._partitions or self.table.partitions
 
     def partition_for(self, contact_id: str) -> int:
         return (murmur2(contact_id.encode()) & 0x7FFFFFFF) % self.partitions

@@ -1,4 +1,5 @@
-"""The routing service's own metrics (the shared ones are in cxpulse_core.metrics)."""
+"""The routing service's own metrics. Records in, dead letters, processing and pipeline latency, readiness and
+lag are the shared ones of cxpulse_core.metrics, kept by core's AgentRuntime."""
 
 from __future__ import annotations
 
@@ -14,11 +15,7 @@ GUIDANCE = counter("routing_guidance", "Agent guidance produced, by the emotion 
 GUIDANCE_SKIPPED = counter("routing_guidance_skipped",
                            "Turns that warranted guidance but got none: no_embedding (the record has none) or "
                            "encoder_mismatch (embedded by another encoder than the phrase matrix).", ("reason",))
-INPUTS = counter("routing_inputs", "Records consumed, by topic role and record type.", ("input", "schema"))
-DEADLETTERS = counter("routing_deadletters", "Records sent to the dead-letter topic, by reason.", ("reason",))
 RULE_RELOADS = counter("routing_rule_reloads", "Rules file reloads, by outcome (ok, invalid).", ("outcome",))
 DECISION_LATENCY = latency_seconds("routing_decision_latency",
                                    "produced_time of an output - origin_time of the update that triggered it.",
                                    ("output",))
-STEP_LATENCY = latency_seconds("routing_step_latency", "Time to handle one input record inside the service.",
-                               ("input",))

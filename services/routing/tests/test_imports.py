@@ -16,7 +16,7 @@ FORBIDDEN = ("cxpulse_sentiment", "onnxruntime", "tokenizers")
 
 def test_no_routing_module_imports_the_sentiment_package():
     modules = [m.name for m in pkgutil.walk_packages(cxpulse_routing.__path__, "cxpulse_routing.")]
-    assert {"cxpulse_routing.app", "cxpulse_routing.service", "cxpulse_routing.guidance"} <= set(modules)
+    assert {"cxpulse_routing.app", "cxpulse_routing.agents", "cxpulse_routing.guidance"} <= set(modules)
     code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
             f"print(sorted(n for n in sys.modules if n.split('.')[0] in {FORBIDDEN!r}))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conversations import conversation
 
 from cxpulse_routing.engine import ContactState, evaluate
 from cxpulse_routing.rules import RulesError, RulesFile, load_rules
-from cxpulse_routing.service import run
 
 GOOD = """
 version: 1
@@ -85,12 +87,16 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "rule 'b': field 'alert.team': placeholder {nope} is not a known field" in message
 
 
-def test_the_service_refuses_to_start_on_an_invalid_rules_file(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ROUTING_RULES_PATH", str(write(tmp_path, R1 + "    when: {}\n")))
-    assert run(["--check"]) == 2
-    assert "rule 'r1'" in capsys.readouterr().err
-    monkeypatch.setenv("ROUTING_RULES_PATH", str(write(tmp_path, GOOD)))
-    assert run(["--check"]) == 0
+def _check(rules: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m cxpulse_routing --check` in a process of its own: the app reads its settings on start."""
+    return subprocess.run([sys.executable, "-m", "cxpulse_routing", "--check"], capture_output=True, text=True,
+                          env=os.environ | {"ROUTING_RULES_PATH": str(rules)}, timeout=300)
+
+
+def test_the_service_refuses_to_start_on_an_invalid_rules_file(tmp_path):
+    refused = _check(write(tmp_path, R1 + "    when: {}\n"))
+    assert refused.returncode == 2 and "rule 'r1'" in refused.stderr
+    assert _check(write(tmp_path, GOOD)).returncode == 0
 
 
 def test_reload_on_change_keeps_contact_state_and_a_bad_edit_keeps_the_old_rules(tmp_path):
