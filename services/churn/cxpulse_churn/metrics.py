@@ -1,18 +1,11 @@
-"""Metrics of the churn-scoring service (on top of the shared ones in cxpulse_core.metrics)."""
+"""The churn-scoring service's own metrics. Records in and out, dead letters, processing and pipeline latency,
+readiness and lag are the shared ones of cxpulse_core.metrics, kept by core's AgentRuntime."""
 
 from __future__ import annotations
 
 from prometheus_client import Gauge
 
-from cxpulse_core.metrics import (  # noqa: F401 - re-exported: the service's full metric list in one place
-    DEADLETTERS,
-    MESSAGES_IN,
-    MESSAGES_OUT,
-    PIPELINE_LATENCY,
-    READY,
-    counter,
-    latency_seconds,
-)
+from cxpulse_core.metrics import counter, latency_seconds
 
 SERVICE = "churn-scoring"
 

@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 import time
-from typing import Any
 
 from . import metrics
 from .throttle import LogThrottle
@@ -43,14 +42,3 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
 
-
-def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
-    """The same set-up as a logging.config dict, for workers that install their own (faust's Worker)."""
-    return {
-        "version": 1, "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter, "service": service}},
-        "filters": {"throttle": {"()": LogThrottle, "service": service}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr",
-                                "filters": ["throttle"]}},
-        "root": {"level": level.upper(), "handlers": ["stderr"]},
-    }
