@@ -152,7 +152,7 @@ def sentiment() -> Board:
 
 def churn() -> Board:
     b = Board("cxpulse-churn", "cxpulse / churn-scoring", "Per-account churn risk (faust).", ["churn"])
-    common(b, "churn-scoring", lag=False, loop=False)
+    common(b, "churn-scoring", lag=True, loop=False)
     s = 'service="churn-scoring"'
     b.panel("Risk latency (origin -> cx.churn.risk)", quantiles("cxpulse_pipeline_latency_seconds", s, "", ""), "s",
             width=8)
@@ -177,12 +177,8 @@ def churn() -> Board:
 def routing() -> Board:
     b = Board("cxpulse-routing", "cxpulse / routing", "Escalations, supervisor alerts and agent guidance (faust).",
               ["routing"])
+    common(b, "routing", lag=True, loop=False)
     s = 'service="routing"'
-    b.row("Throughput and health")
-    b.panel("Inputs by role and schema", [q(f"sum by (input, schema) (rate(cxpulse_routing_inputs_total{{{s}}}"
-                                            f"[{RATE}]))", "{{input}} {{schema}}")], "reqps", width=12)
-    b.panel("Dead letters by reason", [q(f"sum by (reason) (rate(cxpulse_routing_deadletters_total{{{s}}}[{RATE}]))",
-                                         "{{reason}}")], "reqps", stack=True, width=12)
     b.row("Decisions")
     b.panel("Rule matches by rule and outcome",
             [q(f"sum by (rule, outcome) (rate(cxpulse_routing_decisions_total{{{s}}}[{RATE}]))",
@@ -201,8 +197,8 @@ def routing() -> Board:
             quantiles("cxpulse_routing_decision_latency_seconds", f'{s}, output="escalation"', "", ""), "s", width=12)
     b.panel("Origin -> output latency by output", quantiles("cxpulse_routing_decision_latency_seconds", s, "output",
                                                            "{{output}}", (0.5, 0.99)), "s", width=12)
-    b.panel("Step latency by input", quantiles("cxpulse_routing_step_latency_seconds", s, "input", "{{input}}",
-                                               (0.5, 0.99)), "s", width=24)
+    b.panel("Processing latency per record", quantiles("cxpulse_processing_latency_seconds", s, "", "", (0.5, 0.99)),
+            "s", width=24)
     process(b, "routing")
     return b
 
@@ -273,11 +269,10 @@ def overview() -> Board:
     b.row("Backlog and errors")
     b.panel("Consumer lag per service and topic",
             [q("sum by (service, topic) (cxpulse_consumer_lag)", "{{service}} {{topic}}")], "short", width=8,
-            description="Exported by the shared stream loop (ingest, sentiment).")
+            description="Exported by the shared stream loop and the faust agent runtime.")
     b.panel("Dead letters by service and reason", [
-        q(f"sum by (service, reason) (rate(cxpulse_deadletters_total[{RATE}]))", "{{service}} {{reason}}", "A"),
-        q(f"sum by (service, reason) (rate(cxpulse_routing_deadletters_total[{RATE}]))", "{{service}} {{reason}}",
-          "B")], "reqps", stack=True, width=8)
+        q(f"sum by (service, reason) (rate(cxpulse_deadletters_total[{RATE}]))", "{{service}} {{reason}}")],
+            "reqps", stack=True, width=8)
     b.panel("Produce errors", [q(f"sum by (service) (increase(cxpulse_produce_errors_total[{RATE}]))",
                                  "{{service}}")], "short", width=8)
     b.row("Resources")

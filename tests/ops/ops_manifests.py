@@ -220,12 +220,15 @@ def emitted(svc_name: str) -> frozenset[str]:
         names |= sample_names(metric)
     code = "\n".join(p.read_text() for p in _package_dir(svc.package).rglob("*.py") if "tests" not in p.parts
                      and p.name != "metrics.py")
-    # NAME in the service's code is its metrics module's NAME when that exists (routing's DEADLETTERS is its own
-    # cxpulse_routing_deadletters), else the shared one.
+    # NAME in the service's code is its metrics module's NAME when that exists, else the shared one.
     used = {n for n in _LOOP_USE.findall(code) if n in core and module.get(n, core[n]) is core[n]}
     if "run_stream_service" in code:
-        loop = (_package_dir("cxpulse_core") / "loop.py").read_text()
+        loop = "\n".join((_package_dir("cxpulse_core") / f).read_text() for f in ("loop.py", "produced.py"))
         used |= {n for n in _LOOP_USE.findall(loop) if n in core}
+    if "AgentRuntime" in code:  # faust agents: core's agent runtime (and the lag report it runs)
+        runtime = "\n".join((_package_dir("cxpulse_core") / f).read_text() for f in ("faust_agent.py", "faust_ops.py",
+                                                                                        "produced.py"))
+        used |= {n for n in _LOOP_USE.findall(runtime) if n in core}
     for n in used:
         names |= sample_names(core[n])
     return frozenset(names)

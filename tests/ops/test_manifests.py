@@ -266,10 +266,11 @@ def test_promql_metric_extraction():
         {"process_cpu_seconds_total"}
     assert ops.check_expr("sum(rate(cxpulse_nope_total[5m]))", "x")
     assert ops.check_expr('sum(cxpulse_ready{service="nobody"})', "x")
-    # routing exports its own families, not the shared loop's: its dashboard may not use them.
-    assert ops.check_expr("sum(rate(cxpulse_messages_in_total[5m]))", "x", "routing")
-    assert not ops.check_expr("sum(rate(cxpulse_messages_in_total[5m]))", "x", "ingest")
-    assert "cxpulse_consumer_lag" in ops.emitted("sentiment") and "cxpulse_consumer_lag" not in ops.emitted("churn")
+    # routing runs no stream loop (faust agents): its dashboard may not use the loop's batch metrics.
+    assert ops.check_expr("sum(rate(cxpulse_batch_size_bucket[5m]))", "x", "routing")
+    assert not ops.check_expr("sum(rate(cxpulse_batch_size_bucket[5m]))", "x", "ingest")
+    assert not ops.check_expr("sum(rate(cxpulse_messages_in_total[5m]))", "x", "routing")
+    assert "cxpulse_consumer_lag" in ops.emitted("sentiment") and "cxpulse_consumer_lag" in ops.emitted("churn")
 
 
 def _ingest_broken(mutate) -> list[str]:
@@ -310,7 +311,11 @@ def test_a_broken_compose_file_is_caught():
     assert "CXPULSE_WEBHOOK_SECRET" in problems
 
 
-def test_a_lag_hpa_on_a_service_without_lag_metrics_is_caught():
+def test_a_lag_hpa_on_a_service_without_lag_metrics_is_caught(monkeypatch):
+    # Every service exports cxpulse_consumer_lag now (loop and faust runtime alike): churn is made one that does not.
+    emitted = ops.emitted
+    monkeypatch.setattr(ops, "emitted", lambda name: emitted(name) - {"cxpulse_consumer_lag"} if name == "churn"
+                        else emitted(name))
     docs = copy.deepcopy(ops.base_without_kustomize())
     hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "ingest")
     hpa["spec"]["scaleTargetRef"].update(kind="Deployment", name="churn")
