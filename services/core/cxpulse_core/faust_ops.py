@@ -1,5 +1,7 @@
-"""What the faust services (churn, routing) share besides the codec: reading committed data only,
-cxpulse_consumer_lag, and readiness (tables recovered, partitions held).
+"""What the faust services (churn, routing) share besides the codec and the agent runtime (faust_agent.py): the
+app's common settings (`make_app`), reading committed data only, tables co-partitioned with their source topic
+(`copartition`), running the worker (`run_worker`), cxpulse_consumer_lag, and readiness (tables recovered,
+partitions held).
 
 faust-streaming 0.15's worker consumer reads uncommitted data unless faust itself runs transactions, so records
 of sentiment's aborted transactions reached churn and routing. aiokafka takes the isolation level when the
