@@ -16,8 +16,8 @@ from cxpulse_core.runner import run_stream_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
+from .handler import IngestHandler
 from .ingestor import Ingestor
-from .service import IngestHandler
 from .settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def build(settings: IngestSettings, runtime: RuntimeSettings,
     return config, handler
 
 
-def run() -> int:
+def main(argv: list[str] | None = None) -> int:
     kafka, runtime = KafkaSettings(), RuntimeSettings()
-    config, handler = build(IngestSettings(), runtime, kafka)
+    config, handler = build(IngestSettings(), runtime, kafka)  # settings first: a bad one is one clear line
     return run_stream_service(config, handler, kafka, runtime)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import ID_MAX_CHARS, LANGUAGE_TAG, MAX_INT, parse_timestamp
-from .model import RawEvent, Rejected
+from .raw_event import RawEvent, Rejected
 
 SPEAKER_BY_ROLE = {"CUSTOMER": "customer", "AGENT": "agent", "SYSTEM": "system", "CUSTOM_BOT": "bot",
                    "SUPERVISOR": "agent"}  # a supervisor barging in speaks on the agent side

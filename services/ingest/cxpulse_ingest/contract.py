@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .model import CHANNELS, END_STATUSES, EVENT_TYPES, RAW_SPEAKERS, RawEvent, Rejected
+from .raw_event import CHANNELS, END_STATUSES, EVENT_TYPES, RAW_SPEAKERS, RawEvent, Rejected
 
 DEFAULT_MAX_BYTES = 64 * 1024
 ID_MAX_CHARS = 256

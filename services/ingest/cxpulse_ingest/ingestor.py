@@ -1,8 +1,9 @@
 """The one pure entry point the Kafka loop calls: raw record in, normalized outputs (or a verdict) out.
 
-process() returns a list of Output (possibly empty: e.g. a Contact Lens SEGMENTS event holding only
-Utterance partials or Categories), a Rejection (goes to the dead-letter topic), or None for a duplicate
-dropped on purpose. Counters (self.counters) are plain numbers for the caller to export as metrics."""
+process() returns a list of typed interaction records (cxpulse_core.records: ContactStarted, Utterance,
+ContactEnded; possibly none: e.g. a Contact Lens SEGMENTS event holding only Utterance partials or Categories), a
+Rejection (goes to the dead-letter topic), or None for a duplicate dropped on purpose. Counters (self.counters) are
+plain numbers for the caller to export as metrics."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cxpulse_core.records import Utterance
+
 from .contactlens import adapt
 from .contract import DEFAULT_MAX_BYTES, decode_json_object, parse_raw_event
-from .model import RawEvent, Rejected
-from .normalize import contact_context, normalize
+from .normalize import Interaction, contact_context, normalize
+from .raw_event import RawEvent, Rejected
 from .redact import ALL_TYPES, Redactor
 from .state import ContactOrder, ContactState, DedupWindow
 
@@ -53,13 +56,6 @@ class IngestRules:
 
 
 @dataclass(frozen=True)
-class Output:
-    schema: str
-    key: str
-    value: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Rejection:
     reason: str
     field: str | None
@@ -91,7 +87,7 @@ class Ingestor:
         self.counters = IngestCounters()
 
     def process(self, raw: bytes | dict[str, Any], source: str, origin_time_ms: int,
-                now_ms: int) -> list[Output] | Rejection | None:
+                now_ms: int) -> list[Interaction] | Rejection | None:
         try:
             if source == "cxpulse":
                 events = [parse_raw_event(raw, self.settings.max_bytes)]
@@ -148,8 +144,8 @@ class Ingestor:
         return batch.events
 
     def _admit_all(self, events: list[RawEvent], source: str, origin_time_ms: int,
-                   now_ms: int) -> list[Output] | Rejection | None:
-        outputs: list[Output] = []
+                   now_ms: int) -> list[Interaction] | Rejection | None:
+        outputs: list[Interaction] = []
         first_rejection: Rejected | None = None
         duplicates = rejected = 0
         for event in events:
@@ -167,16 +163,16 @@ class Ingestor:
             state = admitted.state
             if event.type == "contact_started":
                 state.context = contact_context(event)
-            schema, record = normalize(event, sequence=admitted.sequence, turn=admitted.turn, source=source,
+            record = normalize(event, sequence=admitted.sequence, turn=admitted.turn, source=source,
                                        origin_time_ms=origin_time_ms, now_ms=now_ms, redactor=self.redactor,
                                        context=state.context, started_ms=state.started_ms)
-            if event.type == "utterance" and record["redactions"]:
+            if type(record) is Utterance and record.redactions:
                 totals = self.counters.redactions
-                for kind, n in record["redactions"].items():
+                for kind, n in record.redactions.items():
                     totals[kind] = totals.get(kind, 0) + n
             self.dedup.add(event.event_id, now_ms)  # only once accepted: a rejected id may be retried
             state.remember(event.event_id)
-            outputs.append(Output(schema, event.contact_id, record))
+            outputs.append(record)
         self.counters.duplicates += duplicates
         self.counters.accepted += len(outputs)
         if first_rejection is not None:
@@ -187,7 +183,7 @@ class Ingestor:
             return None
         return outputs
 
-    # -- state kept in a changelog (service.py) -----------------------------------------------------------------
+    # -- state kept in a changelog (handler.py) -----------------------------------------------------------------
     def changes(self) -> dict[str, dict[str, Any] | None]:
         """Contacts changed since the last call, as changelog values (None: forgotten, a tombstone)."""
         return {c: None if s is None else s.to_json() for c, s in self.order.changes().items()}

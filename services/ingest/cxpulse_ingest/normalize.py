@@ -1,4 +1,5 @@
-"""RawEvent -> (Avro schema full name, record dict) matching schemas/interaction/*.avsc exactly.
+"""RawEvent -> its typed interaction record (cxpulse_core.records: ContactStarted, Utterance, ContactEnded), the
+records of schemas/interaction/*.avsc.
 
 Times stay epoch-ms ints (the serde converts). produced_time is set to ingest_time here and overwritten by
 the producer step. Contact fields an event lacks are taken from the contact's contact_started, so every
@@ -6,15 +7,12 @@ utterance carries account/agent/queue/channel for downstream joins without a loo
 
 from __future__ import annotations
 
-from typing import Any
+from cxpulse_core.records import ContactEnded, ContactStarted, Speaker, Utterance
 
-from .model import RawEvent
+from .raw_event import RawEvent
 from .redact import Redactor
 
-CONTACT_STARTED = "io.cxpulse.interaction.ContactStarted"
-UTTERANCE = "io.cxpulse.interaction.Utterance"
-CONTACT_ENDED = "io.cxpulse.interaction.ContactEnded"
-SCHEMA_BY_TYPE = {"contact_started": CONTACT_STARTED, "utterance": UTTERANCE, "contact_ended": CONTACT_ENDED}
+Interaction = ContactStarted | Utterance | ContactEnded
 CONTEXT_FIELDS = ("account_id", "customer_id", "agent_id", "queue", "channel", "journey_stage", "language")
 DEFAULT_CHANNEL = "voice"
 DEFAULT_LANGUAGE = "en-US"
@@ -28,9 +26,9 @@ def contact_context(event: RawEvent) -> dict[str, str | None]:
 
 def normalize(event: RawEvent, *, sequence: int, turn: int, source: str, origin_time_ms: int, now_ms: int,
               redactor: Redactor, context: dict[str, str | None] | None = None,
-              started_ms: int | None = None) -> tuple[str, dict[str, Any]]:
+              started_ms: int | None = None) -> Interaction:
     ctx = context or _NO_CONTEXT
-    record: dict[str, Any] = {
+    common = {
         "event_id": event.event_id,
         "contact_id": event.contact_id,
         "account_id": event.account_id or ctx.get("account_id"),
@@ -51,18 +49,11 @@ def normalize(event: RawEvent, *, sequence: int, turn: int, source: str, origin_
     if kind == "utterance":
         # Keyed by contact and speaker: a card read out over two consecutive turns is caught in the second.
         text, counts = redactor.redact(event.text or "", carry=f"{event.contact_id}\x00{event.speaker}")
-        record["utterance_id"] = event.utterance_id or event.event_id
-        record["turn"] = turn
-        record["speaker"] = event.speaker
-        record["text"] = text
-        record["begin_offset_ms"] = event.begin_offset_ms
-        record["end_offset_ms"] = event.end_offset_ms
-        record["redactions"] = counts
-    elif kind == "contact_started":
-        record["reason"] = event.reason
-    else:
-        record["status"] = event.status or "completed"
-        record["disposition"] = event.disposition
-        duration = event.timestamp_ms - started_ms if started_ms is not None else None
-        record["duration_ms"] = duration if duration is not None and duration >= 0 else None
-    return SCHEMA_BY_TYPE[kind], record
+        return Utterance(**common, utterance_id=event.utterance_id or event.event_id, turn=turn,
+                         speaker=Speaker(event.speaker), text=text, begin_offset_ms=event.begin_offset_ms,
+                         end_offset_ms=event.end_offset_ms, redactions=counts)
+    if kind == "contact_started":
+        return ContactStarted(**common, reason=event.reason)
+    duration = event.timestamp_ms - started_ms if started_ms is not None else None
+    return ContactEnded(**common, status=event.status or "completed", disposition=event.disposition,
+                        duration_ms=duration if duration is not None and duration >= 0 else None)

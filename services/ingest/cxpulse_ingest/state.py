@@ -3,7 +3,7 @@
 Both are plain dicts in insertion order (O(1) per event, bounded memory). The contact id is the Kafka key, so all
 events of a contact reach the same partition and the same consumer. Each contact's state (with the ids of its
 recent events) is also written to a compacted changelog in the same transaction as the outputs (see
-service.py): `changes()` hands over what changed, tombstones (None) included, and `load()` puts a restored contact
+handler.py): `changes()` hands over what changed, tombstones (None) included, and `load()` puts a restored contact
 back, so a restart or a rebalance neither renumbers a contact nor lets a duplicate through nor loses its context.
 
 A contact is forgotten `forget_after_ms` after it ended, `idle_ttl_ms` after its last event when it never ends,
@@ -17,7 +17,7 @@ from typing import Any
 
 from cxpulse_core.memory import compacted
 
-from .model import Rejected
+from .raw_event import Rejected
 
 
 class DedupWindow:

@@ -4,7 +4,7 @@ import pytest
 from ingest_testdata import FIXTURES, load_contact_lens
 
 from cxpulse_ingest.contactlens import adapt
-from cxpulse_ingest.model import Rejected
+from cxpulse_ingest.raw_event import Rejected
 
 T0 = 1_714_559_400_000
 CONTACT = "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"

@@ -7,7 +7,7 @@ import pytest
 from ingest_testdata import REPO_ROOT, raw_examples
 
 from cxpulse_ingest.contract import parse_raw_event, parse_timestamp
-from cxpulse_ingest.model import Rejected
+from cxpulse_ingest.raw_event import Rejected
 
 GOOD = {"event_id": "e1", "type": "utterance", "contact_id": "c1", "timestamp": "2024-05-01T10:30:00Z",
         "speaker": "customer", "text": "hello"}

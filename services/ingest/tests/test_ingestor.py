@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from ingest_testdata import load_contact_lens, raw_examples
 
-from cxpulse_ingest.ingestor import Ingestor, IngestRules, Output, Rejection
-from cxpulse_ingest.normalize import CONTACT_ENDED, CONTACT_STARTED, UTTERANCE
+from cxpulse_core.records import ContactEnded, ContactStarted, Speaker, Utterance
+from cxpulse_ingest.ingestor import Ingestor, IngestRules, Rejection
+from cxpulse_ingest.normalize import Interaction
 
 T0 = 1_714_559_400_000
 
@@ -20,36 +21,37 @@ def run(ingestor: Ingestor, raw: bytes | dict[str, Any], source: str = "cxpulse"
     return ingestor.process(raw, source, origin_time_ms=t - 50, now_ms=t)
 
 
-def assert_matches_avro(outputs: list[Output], schemas: dict[str, Any]) -> None:
+def assert_matches_avro(outputs: list[Interaction], schemas: dict[str, Any]) -> None:
     from fastavro import schemaless_writer
     from fastavro.validation import validate
     for output in outputs:
-        assert validate(output.value, schemas[output.schema], raise_errors=True)
-        schemaless_writer(io.BytesIO(), schemas[output.schema], output.value)
+        value = output.to_dict()
+        assert validate(value, schemas[output.SCHEMA], raise_errors=True)
+        schemaless_writer(io.BytesIO(), schemas[output.SCHEMA], value)
         # exactly the schema's fields: nothing extra the serde would silently drop
-        assert set(output.value) == {f["name"] for f in schemas[output.schema]["fields"]}
+        assert set(value) == {f["name"] for f in schemas[output.SCHEMA]["fields"]}
 
 
 def test_documented_examples_flow_through_and_match_avro(avro_schemas: dict[str, Any]) -> None:
     ingestor = Ingestor()
-    outputs: list[Output] = []
+    outputs: list[Interaction] = []
     for i, example in enumerate(raw_examples()):
         result = run(ingestor, json.dumps(example).encode(), t=T0 + i)
         assert isinstance(result, list), result
         outputs += result
     assert_matches_avro(outputs, avro_schemas)
-    assert [o.schema for o in outputs] == [CONTACT_STARTED, UTTERANCE, UTTERANCE, CONTACT_ENDED,
-                                           CONTACT_STARTED, UTTERANCE, CONTACT_ENDED]
-    card_turn = outputs[2].value
-    assert card_turn["text"] == "I was charged twice, my card is [CARD]." and card_turn["redactions"] == {"CARD": 1}
-    assert card_turn["turn"] == 2 and card_turn["utterance_id"] == "evt-0003"
-    assert card_turn["account_id"] == "acct-77" and card_turn["queue"] == "billing"  # from contact_started
-    assert (card_turn["ingest_time"], card_turn["origin_time"], card_turn["produced_time"]) == (T0 + 2, T0 - 48,
-                                                                                              T0 + 2)
-    ended = outputs[3].value
-    assert ended["duration_ms"] == 300_000  # 10:30:00Z -> 12:35:00+02:00
-    assert outputs[6].value["status"] == "abandoned" and outputs[5].value["channel"] == "chat"
-    assert outputs[5].value["language"] == "en-US" and outputs[5].value["sequence"] == 1
+    assert [type(o) for o in outputs] == [ContactStarted, Utterance, Utterance, ContactEnded,
+                                          ContactStarted, Utterance, ContactEnded]
+    card_turn = outputs[2]
+    assert isinstance(card_turn, Utterance)
+    assert card_turn.text == "I was charged twice, my card is [CARD]." and card_turn.redactions == {"CARD": 1}
+    assert card_turn.turn == 2 and card_turn.utterance_id == "evt-0003" and card_turn.speaker is Speaker.CUSTOMER
+    assert card_turn.account_id == "acct-77" and card_turn.queue == "billing"  # from contact_started
+    assert (card_turn.ingest_time, card_turn.origin_time, card_turn.produced_time) == (T0 + 2, T0 - 48, T0 + 2)
+    ended = outputs[3]
+    assert isinstance(ended, ContactEnded) and ended.duration_ms == 300_000  # 10:30:00Z -> 12:35:00+02:00
+    assert isinstance(outputs[6], ContactEnded) and outputs[6].status == "abandoned"
+    assert outputs[5].channel == "chat" and outputs[5].language == "en-US" and outputs[5].sequence == 1
     assert ingestor.counters.redactions == {"CARD": 1} and ingestor.counters.accepted == 7
 
 
@@ -82,20 +84,22 @@ def test_out_of_order_rejected_and_retry_of_rejected_id_is_not_a_duplicate() -> 
 
 def test_contact_lens_voice_contact_end_to_end(avro_schemas: dict[str, Any]) -> None:
     ingestor = Ingestor()
-    outputs: list[Output] = []
+    outputs: list[Interaction] = []
     for i, name in enumerate(["voice_started.json", "voice_segments.json", "voice_segments_pii.json",
                               "voice_completed.json"]):
         result = run(ingestor, json.dumps(load_contact_lens(name)).encode(), "contact-lens", T0 + i * 1000)
         assert isinstance(result, list), result
         outputs += result
     assert_matches_avro(outputs, avro_schemas)
-    assert [o.value["sequence"] for o in outputs] == [0, 1, 2, 3, 4]
-    assert [o.value.get("turn") for o in outputs] == [None, 1, 2, 3, None]
-    assert all(o.value["source"] == "contact-lens" and o.value["account_id"] is None for o in outputs)
-    pii = outputs[3].value
-    assert pii["text"] == "Sure, my card number is [CARD] and you can reach me on [PHONE] or [EMAIL]."
-    assert pii["redactions"] == {"CARD": 1, "PHONE": 1, "EMAIL": 1}
-    assert outputs[4].value["status"] == "completed" and outputs[4].value["duration_ms"] == 3000
+    assert [o.sequence for o in outputs] == [0, 1, 2, 3, 4]
+    assert [o.turn if isinstance(o, Utterance) else None for o in outputs] == [None, 1, 2, 3, None]
+    assert all(o.source == "contact-lens" and o.account_id is None for o in outputs)
+    pii = outputs[3]
+    assert isinstance(pii, Utterance)
+    assert pii.text == "Sure, my card number is [CARD] and you can reach me on [PHONE] or [EMAIL]."
+    assert pii.redactions == {"CARD": 1, "PHONE": 1, "EMAIL": 1}
+    ended = outputs[4]
+    assert isinstance(ended, ContactEnded) and ended.status == "completed" and ended.duration_ms == 3000
     c = ingestor.counters
     assert (c.contactlens_utterance_partials, c.contactlens_ignored_segments) == (3, 1)
     assert c.contactlens_categories == {"CreditCardRelated": 1, "CardBrokenIssue": 1}
@@ -107,7 +111,8 @@ def test_contact_lens_replayed_segments_are_duplicates_and_categories_only_gives
     ingestor = Ingestor()
     segments = load_contact_lens("chat_segments.json")
     first = run(ingestor, segments, "contact-lens")
-    assert [o.value["text"] for o in first][1] == "Hi, my SSN is [SSN], I need to update my address."
+    assert all(isinstance(o, Utterance) for o in first)
+    assert first[1].text == "Hi, my SSN is [SSN], I need to update my address."
     assert run(ingestor, segments, "contact-lens", T0 + 1) is None  # e.g. the Redacted copy of a Raw segment
     categories_only = dict(segments, Segments=[segments["Segments"][2]])
     assert run(ingestor, categories_only, "contact-lens", T0 + 2) == []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxpulse_ingest.model import Rejected
+from cxpulse_ingest.raw_event import Rejected
 from cxpulse_ingest.state import ContactOrder, DedupWindow
 
 
@@ -128,7 +128,7 @@ def test_a_contact_survives_the_changelog_round_trip() -> None:
                          b'"speaker":"customer","text":"hello"}', "cxpulse", 0, 1_002) is None  # still a duplicate
     [out] = after.process(b'{"event_id":"e3","type":"utterance","contact_id":"c",'
                           b'"timestamp":"2026-01-01T00:00:02Z","speaker":"agent","text":"hi"}', "cxpulse", 0, 1_003)
-    assert (out.value["sequence"], out.value["turn"], out.value["account_id"]) == (2, 2, "acct-9")  # not renumbered
+    assert (out.sequence, out.turn, out.account_id) == (2, 2, "acct-9")  # not renumbered
 
 
 def test_compacting_after_a_mass_expiry_keeps_order_and_dedup() -> None:

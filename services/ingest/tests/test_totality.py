@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from cxpulse_core.dlq import Reject
 from cxpulse_core.loop import Incoming, Output
+from cxpulse_core.schemas import schema_dir
 from cxpulse_core.serde import SingleObjectSerde
+from cxpulse_ingest.handler import IngestHandler
 from cxpulse_ingest.ingestor import Ingestor, IngestRules
-from cxpulse_ingest.service import IngestHandler
 
 RAW, LENS = "cx.raw.contact-events", "cx.raw.contact-lens"
 SERDE = SingleObjectSerde()
@@ -166,6 +167,18 @@ def test_avro_input_is_held_to_the_same_size_limit_before_decoding() -> None:
         result = outcome(h, RAW, value)
         assert isinstance(result, Reject) and result.reason == "oversized"
     assert isinstance(outcome(h, LENS, b"{" + b" " * 3000 + b"}"), Reject)
+
+
+def test_an_avro_record_of_another_type_on_the_raw_topic_is_rejected_as_unexpected() -> None:
+    from cxpulse_core.records import RawContactEvent, Utterance
+
+    example = json.loads((schema_dir() / "examples" / "cx.interactions.jsonl").read_text().splitlines()[1])
+    assert example["schema"] == Utterance.SCHEMA
+    result = outcome(handler(), RAW, SERDE.encode(Utterance.SCHEMA, example["value"]))
+    assert isinstance(result, Reject) and result.reason == "unexpected_schema" and Utterance.SCHEMA in result.detail
+    (out,) = outcome(handler(), RAW, SERDE.encode(RawContactEvent.SCHEMA, {f: VALID_BASE.get(f) for f in FIELDS}
+                                                  | {"type": "contact_started"}))
+    assert out.schema == "io.cxpulse.interaction.ContactStarted" and out.key == VALID_BASE["contact_id"]
 
 
 def test_dead_letters_keep_the_record_with_its_pii_redacted() -> None:

@@ -20,6 +20,7 @@ from cxpulse_core.ids import now_ms
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.memory import MemoryRelease, compacted
 from cxpulse_core.metrics import child
+from cxpulse_core.records import RawContactEvent
 from cxpulse_core.serde import Serde, SerdeError
 
 from .ingestor import Ingestor, Rejection
@@ -146,7 +147,12 @@ class IngestHandler:
             return Reject("oversized", f"{len(raw)} bytes, limit {limit}")
         if source == "cxpulse" and raw.startswith(AVRO_MAGIC):
             try:  # our raw contract may also arrive as Avro
-                raw = self.serde.decode(raw, message.topic()).value
+                decoded = self.serde.decode(raw, message.topic())
+                match decoded.typed:
+                    case RawContactEvent():
+                        raw = decoded.value  # the contract checks it as it checks JSON (values, not only types)
+                    case other:
+                        return Reject("unexpected_schema", f"{other.SCHEMA} is not a raw contact event")
             except SerdeError as exc:
                 return Reject("decode_error", str(exc), "SerdeError")
         result = self.ingestor.process(raw, source, message.timestamp()[1] or now, now)
@@ -156,7 +162,7 @@ class IngestHandler:
             where = f"{result.field}: " if result.field else ""
             return Reject(result.reason, where + result.detail)
         outputs = []
-        for out in result:
-            child(EVENTS_OUT, self.service, out.schema.rsplit(".", 1)[-1]).inc()
-            outputs.append(Output(self.output_topic, out.key, out.schema, out.value))
+        for record in result:
+            child(EVENTS_OUT, self.service, type(record).__name__).inc()
+            outputs.append(Output(self.output_topic, record.contact_id, record.SCHEMA, record.to_dict()))
         return outputs
