@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_stream_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.startup import EXIT_CONFIG
 
 from .auth import Auth, AuthConfigError, AuthSettings
 from .corrections import CorrectionSink
@@ -80,14 +82,14 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
                     name(settings.feedback_topic))
 
 
-def run() -> int:
+def main(argv: list[str] | None = None) -> int:
     kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
-    configure_logging(SERVICE, runtime.log_level)
     try:
         auth = Auth.from_settings(AuthSettings())
-    except AuthConfigError as exc:
-        log.error("insights cannot start", extra={"error": str(exc)})
-        return 2
+    except AuthConfigError as exc:  # one clear line, as for any other bad setting (cxpulse_core.startup)
+        print(f"cxpulse insights: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(SERVICE, runtime.log_level)  # before build(): it reads the progress topic and logs
     insights = build(settings, runtime, kafka)
     web = insights.web(settings, kafka, auth).start()
     try:

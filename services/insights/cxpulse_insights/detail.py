@@ -10,6 +10,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from cxpulse_core.records import AgentGuidance, ContactSummary, Escalation, SupervisorAlert, UtteranceSentiment
+
+# Any input record of a contact: all carry contact_id and the context fields below, some of them as None.
+ContactRecord = UtteranceSentiment | AgentGuidance | SupervisorAlert | Escalation | ContactSummary
 CONTEXT = ("contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage")
 TOP_EMOTIONS = 3
 MARKER_KINDS = ("alert", "escalation")
@@ -30,9 +34,9 @@ class ContactDetail:
         return max(self.turns) if self.turns else None
 
 
-def _at_turn(record: dict[str, Any], detail: ContactDetail) -> int | None:
+def _at_turn(record: SupervisorAlert | Escalation, detail: ContactDetail) -> int | None:
     """The turn an alert or escalation belongs to: its latest evidence turn, else the latest turn seen."""
-    evidence = [e["turn"] for e in record.get("evidence") or [] if e.get("turn") is not None]
+    evidence = [e.turn for e in record.evidence]
     return max(evidence) if evidence else detail.last_turn()
 
 
@@ -44,18 +48,18 @@ class ContactLog:
     def __len__(self) -> int:
         return len(self._contacts)
 
-    def _touch(self, record: dict[str, Any]) -> ContactDetail:
-        cid = record["contact_id"]
+    def _touch(self, record: ContactRecord) -> ContactDetail:
+        cid = record.contact_id
         detail = self._contacts.get(cid)
         if detail is None:
-            detail = self._contacts[cid] = ContactDetail({k: record.get(k) for k in CONTEXT})
+            detail = self._contacts[cid] = ContactDetail({k: getattr(record, k, None) for k in CONTEXT})
             while len(self._contacts) > self.max_contacts:
                 self._contacts.popitem(last=False)
         else:
             self._contacts.move_to_end(cid)
             for k in CONTEXT:  # a later record may know what an earlier one did not (e.g. the agent)
-                if detail.context.get(k) is None and record.get(k) is not None:
-                    detail.context[k] = record[k]
+                if detail.context.get(k) is None and (value := getattr(record, k, None)) is not None:
+                    detail.context[k] = value
         return detail
 
     def _append(self, items: list[dict[str, Any]], item: dict[str, Any], key: str) -> None:
@@ -63,40 +67,41 @@ class ContactLog:
             items.append(item)
             del items[:-self.max_events]
 
-    def utterance(self, u: dict[str, Any]) -> bool:
+    def utterance(self, u: UtteranceSentiment) -> bool:
         """Keeps a scored turn; True when the turn is new (not a redelivery)."""
         detail = self._touch(u)
         turns = detail.turns
-        new = u["turn"] not in turns
+        new = u.turn not in turns
         if new and len(turns) >= self.max_turns:
             return False  # the first max_turns turns are kept: a runaway contact cannot fill the memory
-        emotions = sorted((u.get("emotions") or {}).items(), key=lambda kv: -kv[1])[:TOP_EMOTIONS]
-        turns[u["turn"]] = {
-            "turn": u["turn"], "utterance_id": u.get("utterance_id"), "speaker": u["speaker"], "text": u["text"],
-            "label": u["label"], "score": u["score"],
+        emotions = sorted(u.emotions.items(), key=lambda kv: -kv[1])[:TOP_EMOTIONS]
+        turns[u.turn] = {
+            "turn": u.turn, "utterance_id": u.utterance_id, "speaker": u.speaker, "text": u.text,
+            "label": u.label, "score": u.score,
             "emotions": [{"name": k, "score": round(v, 3)} for k, v in emotions],
-            "model_version": u.get("model_version"), "event_time": u["event_time"]}
+            "model_version": u.model_version, "event_time": u.event_time}
         return new
 
-    def guidance(self, g: dict[str, Any]) -> None:
-        self._append(self._touch(g).guidance, {k: g.get(k) for k in (
-            "event_id", "turn", "emotion", "tone", "event_time")} | {"phrases": [
-                p.get("text") if isinstance(p, dict) else str(p) for p in g.get("phrases") or []]}, "event_id")
+    def guidance(self, g: AgentGuidance) -> None:
+        self._append(self._touch(g).guidance, {k: getattr(g, k) for k in (
+            "event_id", "turn", "emotion", "tone", "event_time")} | {"phrases": [p.text for p in g.phrases]},
+            "event_id")
 
-    def alert(self, a: dict[str, Any]) -> None:
+    def alert(self, a: SupervisorAlert) -> None:
         detail = self._touch(a)
-        self._append(detail.alerts, {k: a.get(k) for k in ("alert_id", "rule", "severity", "summary", "reason",
-                                                           "event_time")} | {"turn": _at_turn(a, detail)}, "alert_id")
+        self._append(detail.alerts, {k: getattr(a, k) for k in ("alert_id", "rule", "severity", "summary", "reason",
+                                                                "event_time")} | {"turn": _at_turn(a, detail)},
+                     "alert_id")
 
-    def escalation(self, e: dict[str, Any]) -> None:
+    def escalation(self, e: Escalation) -> None:
         detail = self._touch(e)
-        self._append(detail.escalations, {k: e.get(k) for k in (
+        self._append(detail.escalations, {k: getattr(e, k) for k in (
             "event_id", "rule", "reason", "target_queue", "priority", "event_time")} | {"turn": _at_turn(e, detail)},
             "event_id")
 
-    def ended(self, summary: dict[str, Any], quality: dict[str, Any]) -> None:
+    def ended(self, summary: ContactSummary, quality: dict[str, Any]) -> None:
         detail = self._touch(summary)
-        detail.ended_time, detail.quality = summary.get("ended_time"), quality
+        detail.ended_time, detail.quality = summary.ended_time, quality
 
     def corrected(self, correction: dict[str, Any]) -> None:
         detail = self._contacts.get(correction["contact_id"])

@@ -1,5 +1,6 @@
-"""The stream handler: decodes each input (tombstones on the compacted churn topic are meaningful, so the
-loop hands over raw bytes), folds it into the views and returns the outputs of an ended contact.
+"""The stream handler: decodes each input into its typed record (tombstones on the compacted churn topic are
+meaningful, so the loop hands over raw bytes), matches on its type to fold it into the views, and returns the
+outputs of an ended contact.
 
 Restarts: every start replays the inputs to rebuild the in-memory views. So that a replay writes nothing twice,
 each batch also writes, in the same Kafka transaction as its outputs, the last input offset of every input
@@ -15,20 +16,22 @@ from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.memory import MemoryRelease
+from cxpulse_core.records import (
+    AgentGuidance,
+    ChurnRisk,
+    ContactSentimentUpdate,
+    ContactSummary,
+    Escalation,
+    QualityScore,
+    SupervisorAlert,
+    UtteranceSentiment,
+)
 from cxpulse_core.serde import Serde, SerdeError
 
 from . import metrics as m
-from . import records
 from .coaching import AgentFigures
+from .outputs import agent_figures
 from .state import InsightsState
-
-UPDATE = "io.cxpulse.sentiment.ContactSentimentUpdate"
-SUMMARY = "io.cxpulse.sentiment.ContactSummary"
-UTTERANCE = "io.cxpulse.sentiment.UtteranceSentiment"
-ESCALATION = "io.cxpulse.routing.Escalation"
-ALERT = "io.cxpulse.routing.SupervisorAlert"
-CHURN = "io.cxpulse.churn.ChurnRisk"
-GUIDANCE = "io.cxpulse.routing.AgentGuidance"
 
 
 @dataclass(frozen=True)
@@ -93,31 +96,46 @@ class InsightsHandler:
             decoded = self.serde.decode(value or b"", message.topic())
         except SerdeError as exc:
             return Reject("decode_error", str(exc), "SerdeError")
+        try:
+            record = decoded.typed
+        except SerdeError as exc:  # a writer schema only the registry knows
+            return Reject("unexpected_schema", str(exc))
         m.INPUTS.labels(m.SERVICE, decoded.schema).inc()
-        record = decoded.value
-        if decoded.schema == SUMMARY:
-            return self._summary(record)
-        handlers = {UPDATE: self.state.on_update, UTTERANCE: self.state.on_utterance,
-                    ESCALATION: self.state.on_escalation, ALERT: self.state.on_alert,
-                    CHURN: lambda r: self.state.on_churn(r["account_id"], r), GUIDANCE: self.state.on_guidance}
-        if decoded.schema not in handlers:
-            return Reject("unexpected_schema", f"{decoded.schema} is not an input of insights")
-        if handlers[decoded.schema](record) is True:  # a turn or escalation of an already ended contact
-            self._late[record["contact_id"]] = i
+        state = self.state
+        late = False  # a turn or escalation of an already ended contact: rescored once per batch
+        match record:
+            case ContactSummary():
+                return self._summary(record)
+            case ContactSentimentUpdate():
+                state.on_update(record)
+            case UtteranceSentiment():
+                late = state.on_utterance(record)
+            case Escalation():
+                late = state.on_escalation(record)
+            case SupervisorAlert():
+                state.on_alert(record)
+            case AgentGuidance():
+                state.on_guidance(record)
+            case ChurnRisk():
+                state.on_churn(record.account_id, record)
+            case _:
+                return Reject("unexpected_schema", f"{decoded.schema} is not an input of insights")
+        if late:
+            self._late[record.contact_id] = i
         return []
 
-    def _summary(self, summary: dict) -> list[Output]:
-        self._late.pop(summary["contact_id"], None)
+    def _summary(self, summary: ContactSummary) -> list[Output]:
+        self._late.pop(summary.contact_id, None)
         return self._outputs(*self.state.on_summary(summary), summary)
 
-    def _outputs(self, quality: dict, figures: AgentFigures | None, summary: dict) -> list[Output]:
-        m.QUALITY.labels(m.SERVICE).observe(quality["score"])
-        for reason in quality["review_reasons"]:
+    def _outputs(self, quality: QualityScore, figures: AgentFigures | None, summary: ContactSummary) -> list[Output]:
+        m.QUALITY.labels(m.SERVICE).observe(quality.score)
+        for reason in quality.review_reasons:
             m.REVIEWS.labels(m.SERVICE, reason).inc()
         if not self.topics.enabled:
             return []
-        outputs = [Output(self.topics.quality, summary["contact_id"], records.QUALITY, dict(quality))]
+        outputs = [Output(self.topics.quality, quality.contact_id, quality.SCHEMA, quality.to_dict())]
         if figures is not None:
-            outputs.append(Output(self.topics.agents, figures.agent_id, records.AGENT_FIGURES,
-                                  records.agent_record(figures, summary)))
+            record = agent_figures(figures, summary)
+            outputs.append(Output(self.topics.agents, record.agent_id, record.SCHEMA, record.to_dict()))
         return outputs

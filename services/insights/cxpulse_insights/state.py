@@ -1,4 +1,4 @@
-"""The in-memory views behind the API and the dashboard, fed by decoded records (plain dicts). The stream
+"""The in-memory views behind the API and the dashboard, fed by typed records (cxpulse_core.records). The stream
 thread writes, the web thread reads: every method holds one lock, and views are returned as copies.
 Listeners hear which view changed (after the lock is released) and push it to dashboards."""
 
@@ -13,8 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxpulse_core.memory import compacted
+from cxpulse_core.records import (
+    AgentGuidance,
+    ChurnRisk,
+    ContactSentimentUpdate,
+    ContactSummary,
+    Escalation,
+    QualityScore,
+    Speaker,
+    SupervisorAlert,
+    UtteranceSentiment,
+)
 
-from . import records
+from . import outputs
 from .coaching import AgentFigures, Coaching, ContactOutcome
 from .detail import ContactLog
 from .journey import Journey, stage_outcomes
@@ -30,7 +41,7 @@ Listener = Callable[[str], None]  # called with a view name: contacts, escalatio
 class Ended:
     """An ended contact, kept so that a turn or an escalation read after its summary can still count."""
 
-    summary: dict[str, Any]
+    summary: ContactSummary
     turns: dict[int, Turn]
     escalation: float | None
 
@@ -70,45 +81,44 @@ class InsightsState:
                 listener(view)
 
     # -- inputs ---------------------------------------------------------------------------------------------
-    def on_update(self, u: dict[str, Any]) -> None:
+    def on_update(self, u: ContactSentimentUpdate) -> None:
         with self._lock:
-            row = self._active.pop(u["contact_id"], None) or {"alerts": []}
-            row.update({k: u.get(k) for k in ("contact_id", "account_id", "agent_id", "queue", "channel",
-                                              "journey_stage", "turn", "last_label", "event_time")})
-            row["customer_score"] = u["customer"]["rolling_score"]
-            row["customer_trend"] = u["customer"]["trend"]
-            self._active[u["contact_id"]] = row  # most recently active last
+            row = self._active.pop(u.contact_id, None) or {"alerts": []}
+            row.update({k: getattr(u, k) for k in ("contact_id", "account_id", "agent_id", "queue", "channel",
+                                                   "journey_stage", "turn", "last_label", "event_time")})
+            row["customer_score"] = u.customer.rolling_score
+            row["customer_trend"] = u.customer.trend
+            self._active[u.contact_id] = row  # most recently active last
             _trim(self._active, self.s.max_open_contacts)
-            self._touch(u["contact_id"])
+            self._touch(u.contact_id)
         self._notify("contacts")
 
-    def on_utterance(self, u: dict[str, Any]) -> bool:
+    def on_utterance(self, u: UtteranceSentiment) -> bool:
         """Buffers a scored turn until its contact ends; True when the contact already ended (rescore it)."""
-        turn = Turn(u["turn"], u["speaker"], u["text"], u["label"], u["score"], u["event_time"], u.get("journey_stage"))
+        turn = Turn(u.turn, u.speaker, u.text, u.label, u.score, u.event_time, u.journey_stage)
         with self._lock:
-            if self.details.utterance(u) and u["speaker"] == "customer":  # new turns only: replays count once
-                self.trends.add(u["event_time"], u.get("queue"), u.get("channel"), u.get("agent_id"), u["score"],
-                                u["label"] == "negative")
+            if self.details.utterance(u) and u.speaker is Speaker.CUSTOMER:  # new turns only: replays count once
+                self.trends.add(u.event_time, u.queue, u.channel, u.agent_id, u.score, u.label == "negative")
             self._remember_account(u)
-            ended = self._ended.get(u["contact_id"])
+            ended = self._ended.get(u.contact_id)
             if ended is not None:
                 ended.turns[turn.turn] = turn
             else:
-                turns = self._turns.setdefault(u["contact_id"], {})
-                self._turns.move_to_end(u["contact_id"])
-                self._touch(u["contact_id"])
+                turns = self._turns.setdefault(u.contact_id, {})
+                self._turns.move_to_end(u.contact_id)
+                self._touch(u.contact_id)
                 if len(turns) < self.s.max_turns_per_contact:
                     turns[turn.turn] = turn  # keyed by turn: a redelivered utterance replaces itself
                 _trim(self._turns, self.s.max_open_contacts)
         self._notify("trends", "contacts")  # an agent turn moves the live timeline too
         return ended is not None
 
-    def on_escalation(self, e: dict[str, Any]) -> bool:
+    def on_escalation(self, e: Escalation) -> bool:
         """Notes the customer's score at the escalation; True when the contact already ended (rescore it)."""
-        cid = e["contact_id"]
+        cid = e.contact_id
         with self._lock:
             live = self._active.get(cid, {}).get("customer_score")
-            evidence = [t["score"] for t in e.get("evidence") or []]
+            evidence = [t.score for t in e.evidence]
             score = min(evidence) if evidence else live if live is not None else 0.0
             ended = self._ended.get(cid)
             self.details.escalation(e)
@@ -118,32 +128,32 @@ class InsightsState:
                 self._touch(cid)
             else:
                 ended.escalation = score
-            self._escalations.appendleft({k: e.get(k) for k in (
+            self._escalations.appendleft({k: getattr(e, k) for k in (
                 "event_id", "contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage", "rule",
                 "reason", "target_queue", "priority", "churn_probability", "event_time")})
         self._notify("escalations")
         return ended is not None
 
-    def on_alert(self, a: dict[str, Any]) -> None:
-        alert = {k: a.get(k) for k in ("alert_id", "contact_id", "agent_id", "queue", "rule", "severity",
-                                       "summary", "event_time")}
+    def on_alert(self, a: SupervisorAlert) -> None:
+        alert = {k: getattr(a, k) for k in ("alert_id", "contact_id", "agent_id", "queue", "rule", "severity",
+                                            "summary", "event_time")}
         with self._lock:
             self._alerts.appendleft(alert)
             self.details.alert(a)
-            row = self._active.get(a["contact_id"])
-            if row is None and a["contact_id"] not in self._ended:
+            row = self._active.get(a.contact_id)
+            if row is None and a.contact_id not in self._ended:
                 # Read before the contact's first update (topics are read in parallel): its row starts here.
-                row = self._active[a["contact_id"]] = {k: a.get(k) for k in (
+                row = self._active[a.contact_id] = {k: getattr(a, k) for k in (
                     "contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage")} | {
                     "turn": None, "last_label": None, "customer_score": None, "customer_trend": None,
-                    "event_time": a["event_time"], "alerts": []}
+                    "event_time": a.event_time, "alerts": []}
                 _trim(self._active, self.s.max_open_contacts)
-                self._touch(a["contact_id"])
+                self._touch(a.contact_id)
             if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
                 row["alerts"].append(alert)
         self._notify("contacts", "alerts")
 
-    def on_guidance(self, g: dict[str, Any]) -> None:
+    def on_guidance(self, g: AgentGuidance) -> None:
         with self._lock:
             self.details.guidance(g)
         self._notify("contacts")
@@ -152,29 +162,29 @@ class InsightsState:
         with self._lock:
             self.details.corrected(correction)
 
-    def _remember_account(self, record: dict[str, Any]) -> None:
+    def _remember_account(self, record: UtteranceSentiment) -> None:
         """The queue, agent and channel of an account's latest contact: what the churn bands filter by."""
-        if account := record.get("account_id"):
+        if account := record.account_id:
             self._accounts.pop(account, None)
-            self._accounts[account] = (record.get("queue"), record.get("agent_id"), record.get("channel"))
+            self._accounts[account] = (record.queue, record.agent_id, record.channel)
             _trim(self._accounts, self.s.max_contacts_remembered)
 
-    def on_churn(self, account_id: str, risk: dict[str, Any] | None) -> None:
+    def on_churn(self, account_id: str, risk: ChurnRisk | None) -> None:
         with self._lock:
             known = self._churn.get(account_id)
             if risk is None:  # a tombstone: the account is gone
                 self._churn.pop(account_id, None)
-            elif known is None or risk["as_of_time"] >= known["as_of_time"]:
+            elif known is None or risk.as_of_time >= known["as_of_time"]:
                 self._churn.pop(account_id, None)  # most recently updated last
-                self._churn[account_id] = {k: risk.get(k) for k in (
+                self._churn[account_id] = {k: getattr(risk, k) for k in (
                     "account_id", "probability", "band", "contacts_seen", "last_contact_id", "as_of_time")}
-                self._churn[account_id]["reasons"] = [r["text"] for r in risk.get("reasons") or []]
+                self._churn[account_id]["reasons"] = [r.text for r in risk.reasons]
                 _trim(self._churn, self.s.max_accounts)
         self._notify("accounts")
 
-    def on_summary(self, summary: dict[str, Any]) -> tuple[dict[str, Any], AgentFigures | None]:
+    def on_summary(self, summary: ContactSummary) -> tuple[QualityScore, AgentFigures | None]:
         """Scores an ended contact; returns its QualityScore record and its agent's new figures."""
-        cid = summary["contact_id"]
+        cid = summary.contact_id
         with self._lock:
             self._active.pop(cid, None)
             self._seen.pop(cid, None)
@@ -228,7 +238,7 @@ class InsightsState:
             return {"active": len(self._active), "turns": len(self._turns), "escalated": len(self._escalated),
                     "ended": len(self._ended), "accounts": len(self._churn)}
 
-    def rescore(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
+    def rescore(self, cid: str) -> tuple[QualityScore, AgentFigures | None]:
         """Scores an ended contact again after a turn or an escalation arrived late (inputs come on several
         topics, so on a replay a summary can be read before its contact's turns)."""
         with self._lock:
@@ -236,12 +246,12 @@ class InsightsState:
         self._notify("quality", "agents", "journey")
         return result
 
-    def _score(self, cid: str) -> tuple[dict[str, Any], AgentFigures | None]:
+    def _score(self, cid: str) -> tuple[QualityScore, AgentFigures | None]:
         ended = self._ended[cid]
         summary, turns = ended.summary, tuple(sorted(ended.turns.values(), key=lambda t: t.turn))
         facts = _facts(summary, turns, ended.escalation)
         card = scorecard(facts)
-        queue = self._queue_scores.setdefault(summary.get("queue") or "", OrderedDict())
+        queue = self._queue_scores.setdefault(summary.queue or "", OrderedDict())
         queue.pop(cid, None)  # a rescored contact replaces its earlier score in the queue's sample
         queue[cid] = card.score
         _trim(queue, self.s.outlier_window)
@@ -252,20 +262,21 @@ class InsightsState:
             ("long_negative_stretch", card.longest_negative_run >= STRETCH_LIMIT),
             ("unresolved_escalation", card.escalated and (card.value("escalation_handling") or 0.0) < 0.5),
         ) if hit]
-        record = records.quality_record(summary, card, z, flag, reasons, version=(len(turns), card.escalated))
+        quality = outputs.quality_score(summary, card, z, flag, reasons, version=(len(turns), card.escalated))
+        record = quality.to_dict()  # the views serve it as JSON
         self._quality.pop(cid, None)
         self._quality[cid] = record
         self.details.ended(summary, record)
         _trim(self._quality, self.s.max_recent)
         figures = None
-        if agent := summary.get("agent_id"):
+        if agent := summary.agent_id:
             figures = self.coaching.record(ContactOutcome(cid, agent, card.stressful, card.de_escalated,
                                                           card.escalated, facts.end_score, card.score, bool(reasons)))
-        self.journey.record(cid, summary.get("channel") or "voice", stage_outcomes(
-            turns, summary.get("journey_stage"), summary["overall_score"], summary["trend"]))
-        return record, figures
+        self.journey.record(cid, summary.channel or "voice", stage_outcomes(
+            turns, summary.journey_stage, summary.overall_score, summary.trend))
+        return quality, figures
 
-    def summary_of(self, cid: str) -> dict[str, Any]:
+    def summary_of(self, cid: str) -> ContactSummary:
         with self._lock:
             return self._ended[cid].summary
 
@@ -342,15 +353,15 @@ class InsightsState:
         return sorted(rows, key=lambda r: -r["probability"])
 
 
-def _facts(summary: dict[str, Any], turns: tuple[Turn, ...], escalation_score: float | None) -> ContactFacts:
-    customer, agent = summary["customer"], summary["agent"]
+def _facts(summary: ContactSummary, turns: tuple[Turn, ...], escalation_score: float | None) -> ContactFacts:
+    customer, agent = summary.customer, summary.agent
     return ContactFacts(
-        contact_id=summary["contact_id"], start_score=summary["start_score"], end_score=summary["end_score"],
-        trend=summary["trend"], customer_negative_turns=customer["negative_turns"],
-        customer_peak_anger=customer["peak_anger"], customer_peak_frustration=customer.get("peak_frustration", 0.0),
-        customer_consecutive_negative=customer["consecutive_negative"],
-        customer_quarter_means=tuple(customer.get("quarter_means") or ()), agent_mean_score=agent["mean_score"],
-        ended_time=summary["ended_time"], turns=turns, escalation_score=escalation_score)
+        contact_id=summary.contact_id, start_score=summary.start_score, end_score=summary.end_score,
+        trend=summary.trend, customer_negative_turns=customer.negative_turns,
+        customer_peak_anger=customer.peak_anger, customer_peak_frustration=customer.peak_frustration,
+        customer_consecutive_negative=customer.consecutive_negative,
+        customer_quarter_means=tuple(customer.quarter_means), agent_mean_score=agent.mean_score,
+        ended_time=summary.ended_time, turns=turns, escalation_score=escalation_score)
 
 
 def _trim(d: OrderedDict[str, Any], limit: int) -> None:

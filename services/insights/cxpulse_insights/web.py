@@ -17,7 +17,7 @@ from . import metrics as m
 from .auth import USER, Auth, middleware
 from .corrections import CorrectionError, CorrectionSink, correction_record
 from .openapi import SPEC
-from .records import figures_dict
+from .outputs import figures_dict
 from .state import InsightsState
 
 STATIC = Path(__file__).resolve().parent / "static"

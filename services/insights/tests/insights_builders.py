@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cxpulse_core.records import ChurnRisk, ContactSentimentUpdate, ContactSummary, Escalation, UtteranceSentiment
 from cxpulse_insights.quality import ContactFacts, Turn
 
 T0 = 1_764_190_800_000
@@ -31,7 +32,15 @@ def speaker(turns: int = 4, mean: float = 0.0, negative: int = 0, anger: float =
 
 def summary(contact: str = "c-1", agent: str | None = "agent-1", queue: str = "billing", channel: str = "voice",
             stage: str | None = "billing", start: float = 0.1, end: float = 0.3, negative: int = 0,
-            anger: float = 0.1, account: str | None = "acct-1") -> dict:
+            anger: float = 0.1, account: str | None = "acct-1") -> ContactSummary:
+    return ContactSummary.from_dict(summary_dict(contact, agent, queue, channel, stage, start, end, negative, anger,
+                                                 account))
+
+
+def summary_dict(contact: str = "c-1", agent: str | None = "agent-1", queue: str = "billing", channel: str = "voice",
+                 stage: str | None = "billing", start: float = 0.1, end: float = 0.3, negative: int = 0,
+                 anger: float = 0.1, account: str | None = "acct-1") -> dict:
+    """A ContactSummary as the dict the serde writes."""
     return {"event_id": f"sum-{contact}", "contact_id": contact, "account_id": account, "customer_id": None,
             "agent_id": agent, "queue": queue, "channel": channel, "journey_stage": stage, "started_time": T0,
             "ended_time": T0 + 60_000, "status": "completed", "turns": 8,
@@ -42,7 +51,12 @@ def summary(contact: str = "c-1", agent: str | None = "agent-1", queue: str = "b
 
 
 def utterance(contact: str, n: int, speaker_: str, score: float, text: str = "ok", stage: str | None = "billing",
-              agent: str = "agent-1") -> dict:
+              agent: str = "agent-1") -> UtteranceSentiment:
+    return UtteranceSentiment.from_dict(utterance_dict(contact, n, speaker_, score, text, stage, agent))
+
+
+def utterance_dict(contact: str, n: int, speaker_: str, score: float, text: str = "ok",
+                   stage: str | None = "billing", agent: str = "agent-1") -> dict:
     label = "negative" if score < -0.3 else "positive" if score > 0.3 else "neutral"
     return {"event_id": f"s-{contact}-{n}", "contact_id": contact, "account_id": "acct-1", "customer_id": None,
             "agent_id": agent, "queue": "billing", "channel": "voice", "journey_stage": stage,
@@ -52,7 +66,31 @@ def utterance(contact: str, n: int, speaker_: str, score: float, text: str = "ok
             "produced_time": T0 + n * 10_000 + 5}
 
 
-def update(contact: str, turn_: int, score: float, agent: str = "agent-1", stage: str = "billing") -> dict:
+def escalation(contact: str, score: float | None = None, turn_: int = 3) -> Escalation:
+    """An escalation with one evidence turn scored `score` (none without a score)."""
+    evidence = [] if score is None else [{"turn": turn_, "utterance_id": f"u-{turn_}", "score": score, "emotions": {}}]
+    return Escalation.from_dict({
+        "event_id": f"x-{contact}", "contact_id": contact, "account_id": "acct-1", "customer_id": None,
+        "agent_id": "agent-1", "queue": "billing", "channel": "voice", "journey_stage": "billing",
+        "rule": "sustained_negative", "reason": "negative 3 turns", "evidence": evidence, "churn_probability": None,
+        "target_queue": "retention", "priority": 1, "event_time": 1, "origin_time": 1, "produced_time": 1})
+
+
+def churn_risk(account: str, probability: float = 0.9, band: str = "high", as_of: int = 1,
+               reasons: tuple[str, ...] = (), last_contact: str | None = None, contacts_seen: int = 1) -> ChurnRisk:
+    return ChurnRisk.from_dict({
+        "event_id": f"r-{account}-{as_of}", "account_id": account, "probability": probability, "band": band,
+        "reasons": [{"feature": "f", "value": 1.0, "contribution": 0.5, "text": text} for text in reasons],
+        "contacts_seen": contacts_seen, "last_contact_id": last_contact, "model_version": "m", "as_of_time": as_of,
+        "origin_time": as_of, "produced_time": as_of})
+
+
+def update(contact: str, turn_: int, score: float, agent: str = "agent-1",
+           stage: str = "billing") -> ContactSentimentUpdate:
+    return ContactSentimentUpdate.from_dict(update_dict(contact, turn_, score, agent, stage))
+
+
+def update_dict(contact: str, turn_: int, score: float, agent: str = "agent-1", stage: str = "billing") -> dict:
     return {"event_id": f"cs-{contact}-{turn_}", "contact_id": contact, "account_id": "acct-1", "customer_id": None,
             "agent_id": agent, "queue": "billing", "channel": "voice", "journey_stage": stage, "turn": turn_,
             "speaker": "customer", "utterance_id": f"u-{turn_}", "last_label": "negative" if score < -0.3 else

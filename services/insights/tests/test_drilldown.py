@@ -6,32 +6,40 @@ import urllib.error
 import urllib.request
 
 import pytest
-from insights_builders import T0, summary, update, utterance
+from insights_builders import T0, churn_risk, summary, update, utterance
 
+from cxpulse_core.records import AgentGuidance, Escalation, SupervisorAlert
 from cxpulse_insights.detail import ContactLog
 from cxpulse_insights.settings import InsightsSettings
 from cxpulse_insights.state import InsightsState
 from cxpulse_insights.trends import MINUTE, Trends
 
 
-def guidance(contact: str, turn: int) -> dict:
-    return {"event_id": f"g-{contact}-{turn}", "contact_id": contact, "agent_id": "agent-1", "turn": turn,
+def guidance(contact: str, turn: int) -> AgentGuidance:
+    return AgentGuidance.from_dict({
+            "event_id": f"g-{contact}-{turn}", "contact_id": contact, "agent_id": "agent-1", "turn": turn,
             "utterance_id": f"u-{turn}", "emotion": "anger", "tone": ["acknowledge", "apologize"],
             "phrases": [{"phrase_id": "p1", "text": "I'm sorry about that.", "intent": "apology", "similarity": 0.8}],
-            "event_time": T0, "origin_time": T0, "produced_time": T0}
+            "event_time": T0, "origin_time": T0, "produced_time": T0})
 
 
-def alert(contact: str, turn: int | None) -> dict:
+def alert_dict(contact: str, turn: int | None) -> dict:
     return {"event_id": f"a-{contact}", "alert_id": f"a-{contact}", "contact_id": contact, "account_id": "acct-1",
             "agent_id": "agent-1", "queue": "billing", "channel": "voice", "journey_stage": "billing",
             "rule": "anger_spike", "reason": "anger 0.8", "severity": "critical", "summary": "Angry customer",
             "evidence": [] if turn is None else [{"turn": turn, "utterance_id": f"u-{turn}", "score": -0.8,
-                                                  "emotions": {}}], "event_time": T0 + 30_000}
+                                                  "emotions": {}}], "event_time": T0 + 30_000,
+            "origin_time": T0, "produced_time": T0}
 
 
-def escalation(contact: str, turn: int) -> dict:
-    return alert(contact, turn) | {"event_id": f"x-{contact}", "rule": "sustained_negative",
-                                   "target_queue": "retention", "priority": 1, "reason": "negative for 2 turns"}
+def alert(contact: str, turn: int | None) -> SupervisorAlert:
+    return SupervisorAlert.from_dict(alert_dict(contact, turn))
+
+
+def escalation(contact: str, turn: int) -> Escalation:
+    return Escalation.from_dict(alert_dict(contact, turn) | {
+        "event_id": f"x-{contact}", "rule": "sustained_negative", "target_queue": "retention", "priority": 1,
+        "reason": "negative for 2 turns"})
 
 
 def conversation(state: InsightsState, contact: str = "c-1") -> None:
@@ -47,8 +55,7 @@ def conversation(state: InsightsState, contact: str = "c-1") -> None:
 def test_drilldown_of_a_live_then_ended_contact():
     state = InsightsState(InsightsSettings())
     conversation(state)
-    state.on_churn("acct-1", {"account_id": "acct-1", "probability": 0.7, "band": "high", "contacts_seen": 2,
-                              "last_contact_id": "c-1", "as_of_time": T0, "reasons": [{"text": "asked to cancel"}]})
+    state.on_churn("acct-1", churn_risk("acct-1", 0.7, "high", T0, ("asked to cancel",), "c-1", 2))
     live = state.contact("c-1")
     assert live["status"] == "live" and [t["turn"] for t in live["turns"]] == [1, 2, 3, 4]
     second, fourth = live["turns"][1], live["turns"][3]
@@ -80,7 +87,7 @@ def test_details_are_bounded():
         for n in range(1, 9):
             log.utterance(utterance(f"c-{c}", n, "customer", -0.1))
         for turn in range(4):
-            log.alert(alert(f"c-{c}", turn) | {"alert_id": f"a-{c}-{turn}"})
+            log.alert(SupervisorAlert.from_dict(alert_dict(f"c-{c}", turn) | {"alert_id": f"a-{c}-{turn}"}))
     assert len(log) == 3 and log.get("c-0") is None
     kept = log.get("c-9")
     assert sorted(kept.turns) == [1, 2, 3, 4, 5] and len(kept.alerts) == 2
@@ -125,8 +132,7 @@ def test_churn_bands_follow_the_filter():
     state = InsightsState(InsightsSettings())
     state.on_utterance(utterance("c-1", 1, "customer", -0.6, agent="agent-1"))
     for account, band in (("acct-1", "high"), ("acct-2", "low")):
-        state.on_churn(account, {"account_id": account, "probability": 0.6, "band": band, "contacts_seen": 1,
-                                 "last_contact_id": None, "as_of_time": T0, "reasons": []})
+        state.on_churn(account, churn_risk(account, 0.6, band, T0))
     assert state.trend("day")["churn_bands"] == {"low": 1, "medium": 0, "high": 1, "critical": 0}
     assert state.trend("day", agent="agent-1")["churn_bands"] == {"low": 0, "medium": 0, "high": 1, "critical": 0}
     with pytest.raises(ValueError):

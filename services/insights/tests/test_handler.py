@@ -5,9 +5,10 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from insights_builders import summary, update, utterance
+from insights_builders import escalation, summary, update, utterance
 
 from cxpulse_core.loop import Incoming
+from cxpulse_core.records import Record
 from cxpulse_core.schemas import schema_dir
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_insights.handler import InsightsHandler, OutputTopics
@@ -36,28 +37,21 @@ class FakeMessage:
         return self._key
 
 
-def rec(topic: str, value: dict, schema: str | None = None) -> Incoming:
+def rec(topic: str, value: dict | Record, schema: str | None = None) -> Incoming:
+    if isinstance(value, Record):
+        schema, value = value.SCHEMA, value.to_dict()
     schema = schema or SCHEMAS[topic]
     return Incoming(FakeMessage(topic, SERDE.encode(schema, value, topic)), None)
 
 
-def contacts(value: dict) -> Incoming:
-    kind = "ContactSummary" if "ended_time" in value else "ContactSentimentUpdate"
-    return rec("contacts", value, "io.cxpulse.sentiment." + kind)
+def contacts(value: Record) -> Incoming:
+    return rec("contacts", value)
 
 
 @pytest.fixture
 def handler():
     state = InsightsState(InsightsSettings(outlier_min_sample=5))
     return InsightsHandler(state, SERDE, OutputTopics("quality", "agents", "churn"))
-
-
-def escalation(contact: str, score: float) -> dict:
-    return {"event_id": f"x-{contact}", "contact_id": contact, "account_id": "acct-1", "customer_id": None,
-            "agent_id": "agent-1", "queue": "billing", "channel": "voice", "journey_stage": "billing",
-            "rule": "sustained_negative", "reason": "negative 3 turns", "evidence": [
-                {"turn": 3, "utterance_id": "u-3", "score": score, "emotions": {}}], "churn_probability": None,
-            "target_queue": "retention", "priority": 1, "event_time": 1, "origin_time": 1, "produced_time": 1}
 
 
 def test_ended_contact_is_scored_and_its_agent_updated(handler):

@@ -1,13 +1,15 @@
 """The live views' TTL and bounds, as pure logic with a controlled clock."""
 
+from insights_builders import churn_risk, escalation
+from insights_builders import update as update_of
+
+from cxpulse_core.records import ContactSentimentUpdate
 from cxpulse_insights.settings import InsightsSettings
 from cxpulse_insights.state import InsightsState
 
 
-def update(contact: str) -> dict:
-    speaker = {"rolling_score": -0.2, "trend": 0.0}
-    return {"contact_id": contact, "account_id": "a", "agent_id": "ag", "queue": "q", "channel": "voice",
-            "journey_stage": None, "turn": 1, "last_label": "neutral", "event_time": 0, "customer": speaker}
+def update(contact: str) -> ContactSentimentUpdate:
+    return update_of(contact, 1, -0.2)
 
 
 def test_contacts_that_never_end_leave_the_live_views_after_the_ttl():
@@ -16,7 +18,7 @@ def test_contacts_that_never_end_leave_the_live_views_after_the_ttl():
     state.on_update(update("old"))
     clock[0] = 30.0
     state.on_update(update("new"))
-    state.on_escalation({"contact_id": "new", "evidence": [], "event_time": 0})
+    state.on_escalation(escalation("new"))
     clock[0] = 61.0
     assert state.expire() == 1 and [c["contact_id"] for c in state.active_contacts()] == ["new"]
     clock[0] = 91.0
@@ -27,8 +29,7 @@ def test_contacts_that_never_end_leave_the_live_views_after_the_ttl():
 def test_churn_risks_are_bounded_least_recently_updated_first():
     state = InsightsState(InsightsSettings(max_accounts=2))
     for account in ("a", "b", "c"):
-        state.on_churn(account, {"account_id": account, "probability": 0.9, "band": "high", "contacts_seen": 1,
-                                 "last_contact_id": None, "as_of_time": 1, "reasons": []})
+        state.on_churn(account, churn_risk(account, 0.9, "high", 1))
     assert [r["account_id"] for r in state.at_risk()] == ["b", "c"]
 
 
