@@ -76,3 +76,17 @@ def test_configuration(monkeypatch):
     monkeypatch.setenv("INSIGHTS_AUTH_USERS", "ana:pa:ss")  # a colon inside the password is kept
     assert Auth.from_settings(AuthSettings()).user(basic("ana", "pa:ss")) == "ana"
     assert "pa:ss" not in repr(AuthSettings())  # secrets never end up in a log line
+
+
+def test_the_service_refuses_to_start_without_credentials_in_one_line(monkeypatch, capsys):
+    from cxpulse_insights.__main__ import main
+
+    for name in ("INSIGHTS_AUTH_USERS", "INSIGHTS_AUTH_TOKEN", "INSIGHTS_AUTH_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cxpulse insights: the dashboard needs credentials") and err.count("\n") == 1
+    monkeypatch.setenv("INSIGHTS_AUTH_USERS", "ana:s3cret-pass,bob")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "INSIGHTS_AUTH_USERS: expected user:password" in err and "s3cret" not in err
