@@ -1,1 +1,2 @@
-"""Test helpers shared by every service's tests: a real Kafka broker, unique topics, produce/consume."""
+"""Test helpers shared by every service's tests (the pytest plugin is plugin.py): a real Kafka broker, unique
+topics, produce/consume, free ports and waits, services as processes, webhook and SMTP receivers."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -13,12 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..schemas import schema_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from .net import free_port
 
 
 def _docker_answers() -> bool:
@@ -37,10 +31,10 @@ class LocalBroker:
 
     def __init__(self, port: int | None = None) -> None:
         # Free ports, so a broker left over by a killed test run (or `make kafka-up`) is never in the way.
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.script = schema_dir().parent / "deploy" / "kafka" / "kafka.sh"
         self.data = Path(tempfile.mkdtemp(prefix="cxpulse-test-kafka-"))
-        self.env = os.environ | {"KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        self.env = os.environ | {"KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(free_port()),
                                  "KAFKA_DATA_DIR": str(self.data)}
 
     @property

@@ -1,4 +1,7 @@
-"""pytest plugin (entry point `cxpulse_kafka`): a session-scoped real broker and fresh topics per test."""
+"""The one pytest plugin of cxpulse (entry point `cxpulse_kafka`, so every test run has it): a session-scoped real
+broker, fresh topics per test, a real Schema Registry, the JVM tools, and the other ends of the notification
+channels (a signed-webhook receiver, an SMTP sink). The helpers behind them live beside it: net (free ports,
+waiting on conditions and on /readyz), process (services as OS processes), receivers, kafka, services."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from ..topics import TopicSpec, create_topics, load_topics
 from .broker import LocalBroker, test_broker
 from .java import JavaTools, build_java_tools
 from .kafka import unique_name
+from .receivers import MailSink, WebhookReceiver
 from .registry import test_registry
 
 
@@ -77,3 +81,26 @@ def private_broker() -> Iterator[LocalBroker]:
         yield broker
     finally:
         broker.remove()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
+    """Makes WebhookReceiver(secret, port=0) (started unless start=False, e.g. to bring it up later in an outage
+    test); every one made is stopped after the test."""
+    made: list[WebhookReceiver] = []
+
+    def make(secret: str, port: int = 0, start: bool = True) -> WebhookReceiver:
+        receiver = WebhookReceiver(secret, port)
+        made.append(receiver)
+        return receiver.start() if start else receiver
+
+    yield make
+    for receiver in made:
+        receiver.stop()
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[MailSink]:
+    """A started SMTP server on a free loopback port; `.messages` holds what it received."""
+    with MailSink() as sink:
+        yield sink

@@ -15,59 +15,29 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from ..settings import KafkaSettings
 from .kafka import unique_name
+from .net import free_port, http_get, wait_ready, wait_until
 
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], T], what: str, timeout_s: float = 60.0, interval_s: float = 0.2) -> T:
-    """Polls `condition` until it returns something truthy (returned); AssertionError naming `what` after the
-    timeout. The timeout is a safety net for a hung test, never the thing a test asserts."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {what}")
-        time.sleep(interval_s)
-
-
-def http_get(port: int, path: str, timeout_s: float = 2.0) -> tuple[int, str]:
-    """(status, body) of GET http://127.0.0.1:<port><path>; (0, "") when nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout_s) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-    except OSError:
-        return 0, ""
+__all__ = ["EventTally", "ReadinessWatch", "ServiceProcess", "Traffic", "free_port", "http_get", "read_topic",
+           "wait_until"]
 
 
 class ServiceProcess:
-    """One service process. `env` is added to os.environ; CXPULSE_HTTP_PORT (a free port, kept across restarts)
-    and CXPULSE_HTTP_HOST are set here. stdout and stderr go to `log` (appended to across restarts)."""
+    """One service process (`python -m <module>`). `env` is added to os.environ; CXPULSE_HTTP_PORT (a free port,
+    kept across restarts) and CXPULSE_HTTP_HOST are set here. stdout and stderr go to `log` (appended to across
+    restarts)."""
 
     def __init__(self, module: str, env: Mapping[str, str], log: Path, port: int | None = None) -> None:
         self.module, self.log = module, log
@@ -75,12 +45,18 @@ class ServiceProcess:
         self.env = os.environ | dict(env) | {"CXPULSE_HTTP_PORT": str(self.port), "CXPULSE_HTTP_HOST": "127.0.0.1"}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._launched_at = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------------------
     def start(self, timeout_s: float = 120.0) -> float:
         """Starts the process and waits for /readyz 200; returns the seconds that took."""
+        self.launch()
+        return self.wait_ready(timeout_s)
+
+    def launch(self) -> ServiceProcess:
+        """Starts the process without waiting (several services start side by side; wait_ready() each after)."""
         assert not self.running, f"{self.module} already runs (pid {self.proc.pid if self.proc else '?'})"
-        started = time.monotonic()
+        self._launched_at = time.monotonic()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             out.write(f"\n===== start #{self.starts + 1} of {self.module} =====\n".encode())
@@ -88,18 +64,16 @@ class ServiceProcess:
             self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env, stdout=out,
                                          stderr=subprocess.STDOUT)
         self.starts += 1
-        self.wait_ready(timeout_s)
-        return time.monotonic() - started
+        return self
 
-    def wait_ready(self, timeout_s: float = 120.0) -> None:
-        def ready() -> bool:
-            assert self.running, f"{self.module} exited ({self.returncode}):\n{self.log_tail()}"
-            return self.ready
-
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Waits for /readyz 200 (AssertionError with the log's tail when the process exits or the timeout
+        passes); returns the seconds since the launch."""
         try:
-            wait_until(ready, f"{self.module} /readyz 200", timeout_s)
+            wait_ready(self.port, self.module, timeout_s, alive=lambda: self.running)
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+            raise AssertionError(f"{exc} (exit code {self.returncode})\n{self.log_tail()}") from None
+        return time.monotonic() - self._launched_at
 
     def kill(self) -> None:
         """SIGKILL: no flush, no commit, no goodbye."""

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..schemas import schema_dir
-from .broker import _free_port
+from .net import free_port
 
 
 @contextmanager
 def local_registry(port: int | None = None) -> Iterator[str]:
-    port = port or _free_port()
+    port = port or free_port()
     script = schema_dir().parent / "deploy" / "registry" / "registry.sh"
     data = Path(tempfile.mkdtemp(prefix="cxpulse-test-registry-"))
     env = os.environ | {"REGISTRY_PORT": str(port), "REGISTRY_DATA_DIR": str(data)}
