@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from cxpulse_core.serde import SingleObjectSerde
-from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+from cxpulse_core.testing.kafka import committed, consume, headers_of, produce, unique_name, values
 from cxpulse_core.testing.process import EventTally, ServiceProcess, Traffic, read_topic, wait_until
 
 pytestmark = pytest.mark.kafka
@@ -67,58 +61,6 @@ def enc(topic: str, schema: str, value: dict[str, Any]) -> tuple[str, bytes]:
     return value["contact_id"], SERDE.encode(f"io.cxpulse.{schema}", value, topic)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
-
-
-class Worker:
-    """The churn-scoring service in a subprocess; start() returns once /readyz answers 200."""
-
-    def __init__(self, kafka_settings: Any, names: dict[str, str], log: Path, **env: Any) -> None:
-        self.port = free_port()
-        self.env = os.environ | {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-                                 "CXPULSE_HTTP_PORT": str(self.port), "CXPULSE_HTTP_HOST": "127.0.0.1",
-                                 "CHURN_PARTITIONS": "2", "CHURN_SESSION_TIMEOUT_S": "6",
-                                 **{f"CHURN_{k.upper()}_TOPIC": v for k, v in names.items()},
-                                 **{f"CHURN_{k.upper()}": str(v) for k, v in env.items()}}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 60.0) -> float:
-        t0 = time.monotonic()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "cxpulse_churn"], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT)
-        while time.monotonic() - t0 < timeout_s:
-            assert self.proc.poll() is None, f"worker exited: {self.log.read_text()[-3000:]}"
-            if get(self.port, "/readyz")[0] == 200:
-                return time.monotonic() - t0
-            time.sleep(0.2)
-        raise AssertionError(f"worker not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
-
-
 @pytest.fixture
 def topics(new_topic: Any) -> dict[str, str]:
     return {"contacts": new_topic("contacts", partitions=3), "escalations": new_topic("esc"),
@@ -127,17 +69,20 @@ def topics(new_topic: Any) -> dict[str, str]:
 
 @pytest.fixture
 def worker_factory(kafka_settings: Any, topics: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    started: list[Worker] = []
+    """Makes the churn-scoring service as a process (`python -m cxpulse_churn`) with CHURN_<KEY> settings; start()
+    returns once /readyz answers 200. Every one made is killed after the test."""
+    started: list[ServiceProcess] = []
 
-    def make(**env: Any) -> Worker:
-        w = Worker(kafka_settings, topics, tmp_path / "worker.log", data_dir=tmp_path / "faust", **env)
-        started.append(w)
-        return w
+    def make(**settings: Any) -> ServiceProcess:
+        env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "CHURN_PARTITIONS": "2",
+               "CHURN_SESSION_TIMEOUT_S": "6", **{f"CHURN_{k.upper()}_TOPIC": v for k, v in topics.items()},
+               **{f"CHURN_{k.upper()}": str(v) for k, v in ({"data_dir": tmp_path / "faust"} | settings).items()}}
+        started.append(ServiceProcess("cxpulse_churn", env, tmp_path / "worker.log"))
+        return started[-1]
 
     yield make
-    for w in started:
-        if w.proc is not None and w.proc.poll() is None:
-            w.stop(signal.SIGKILL)
+    for worker in started:
+        worker.close()
 
 
 def risks(kafka_settings: Any, topic: str, expected: int, timeout_s: float = 30, settle_s: float = 0.0) -> list:
@@ -196,12 +141,12 @@ def test_summaries_become_risk_with_reasons_repeat_complaints_raise_it_and_bad_i
     assert len(dead) == 1 and dead[0].value() == b"not avro at all" and dead[0].key() == b"c-junk"
     headers = headers_of(dead[0])
     assert headers["cxpulse.error.reason"] == "decode_error" and headers["cxpulse.error.source.topic"] == c
-    status, text = get(worker.port, "/metrics")
+    status, text = worker.get("/metrics")
     assert status == 200 and 'cxpulse_deadletters_total{reason="decode_error",service="churn-scoring"} 1.0' in text
     assert 'cxpulse_churn_scores_total{band="' in text and 'trigger="decay"' in text
     assert 'cxpulse_churn_accounts{service="churn-scoring"} 2.0' in text
     assert 'cxpulse_churn_skipped_total{reason="no_account",service="churn-scoring"} 1.0' in text
-    assert get(worker.port, "/healthz")[0] == 200
+    assert worker.get("/healthz")[0] == 200
     # Latency through the broker: contacts -> repartition -> score -> risk, one contact at a time.
     # One warm producer: a new one per record would time its own start-up (~0.5 s), not the service.
     producer = Producer(kafka_settings.client_config() | {"linger.ms": 0, "partitioner": "murmur2_random"})
@@ -234,7 +179,11 @@ def test_a_killed_worker_recovers_its_table_and_neither_loses_nor_doubles_scores
     first.start()
     produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", s) for s in k[:2]])
     assert len(risks(kafka_settings, topics["risk"], 2)) == 2
-    time.sleep(2.0)  # k-0, k-1 committed: they will NOT be read again, only the changelog knows them
+    # k-0, k-1 committed (read from contacts and from the repartition topic): they will NOT be read again, only the
+    # changelog knows them.
+    wait_until(lambda: committed(kafka_settings, app_id, c) >= 2
+               and committed(kafka_settings, app_id, f"{app_id}-accounts-repartition") >= 2,
+               "k-0 and k-1 committed by the worker", 30)
     produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", k[2])])
     before = risks(kafka_settings, topics["risk"], 3)
     assert len(before) == 3

@@ -17,7 +17,8 @@ from prometheus_client import REGISTRY
 from cxpulse_core.dlq import DeadLetterLimitError
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings
-from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+from cxpulse_core.testing.kafka import committed, consume, headers_of, produce, unique_name, values
+from cxpulse_core.testing.net import wait_until
 from cxpulse_core.testing.services import RunningLoop
 
 pytestmark = pytest.mark.kafka
@@ -132,12 +133,13 @@ def test_a_record_the_broker_refuses_is_dead_lettered_and_the_loop_goes_on(kafka
 def test_a_consumer_killed_before_storing_its_offset_reads_the_record_again(kafka_settings, new_topic):
     serde = SingleObjectSerde()
     source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
-    args = [sys.executable, str(ECHO), kafka_settings.bootstrap_servers, source, sink, dlq, unique_name("g")]
+    group = unique_name("g")
+    args = [sys.executable, str(ECHO), kafka_settings.bootstrap_servers, source, sink, dlq, group]
     first = subprocess.Popen(args, env=os.environ | {"CRASH_ON_EVENT": "r-4"})
     records = risks(serde, source, 6)
     produce(kafka_settings, source, records[:4])
     assert len(consume(kafka_settings, sink, 4, timeout_s=30)) == 4
-    time.sleep(1.5)  # several auto-commit intervals: r-0..r-3 are committed
+    wait_until(lambda: committed(kafka_settings, group, source) >= 4, "r-0..r-3 committed (auto-commit)", 30)
     produce(kafka_settings, source, records[4:])
     assert first.wait(30) == 9  # died on r-4 before producing it: its offset was never stored
     restarted = subprocess.Popen(args)

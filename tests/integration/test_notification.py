@@ -10,12 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from email import message_from_bytes
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +22,18 @@ from cxpulse_core.health import Health
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import headers_of, produce, unique_name
+from cxpulse_core.testing.net import free_port
+from cxpulse_core.testing.receivers import WebhookReceiver
 from cxpulse_core.testing.services import RunningLoop
-
-NOTIFICATION = Path(__file__).resolve().parents[2] / "services" / "notification"
-sys.path.insert(0, str(NOTIFICATION))
-from cxpulse_notification.app import build  # noqa: E402
-from cxpulse_notification.routes import load_router  # noqa: E402
-from cxpulse_notification.settings import NotificationSettings  # noqa: E402
-from cxpulse_notification.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify  # noqa: E402
+from cxpulse_notification.app import build
+from cxpulse_notification.routes import load_router
+from cxpulse_notification.settings import NotificationSettings
 
 pytestmark = pytest.mark.kafka
 SECRET = "it-secret-0123456789"
 ALERT = "io.cxpulse.routing.SupervisorAlert"
 ESCALATION = "io.cxpulse.routing.Escalation"
 serde = SingleObjectSerde()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def alert(alert_id: str, contact: str = "c-1", severity: str = "critical", team: str = "billing") -> dict[str, Any]:
@@ -63,52 +51,6 @@ def escalation(event_id: str, contact: str = "c-9") -> dict[str, Any]:
             "queue": "billing", "channel": "voice", "journey_stage": None, "rule": "sustained_negative",
             "reason": "negative for 3 turns", "evidence": [], "churn_probability": None, "target_queue": "retention",
             "priority": 1, "event_time": now, "origin_time": now, "produced_time": now}
-
-
-class Receiver:
-    """A webhook receiver (http.server) that verifies signatures and answers as scripted (default 200)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.requests: list[dict[str, Any]] = []
-        self.script: list[tuple[int, dict[str, str]]] = []  # responses to give first, in order
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> Receiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = dict(self.headers.items())
-                ok = verify(SECRET.encode(), headers.get(TIMESTAMP_HEADER, ""), headers.get(SIGNATURE_HEADER, ""),
-                            body)
-                receiver.requests.append({"at": time.time(), "path": self.path, "headers": headers,
-                                          "json": json.loads(body), "verified": ok})
-                status, extra = receiver.script.pop(0) if receiver.script else (200, {})
-                self.send_response(status if ok else 401)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def keys(self, path: str = "/hook") -> list[str]:
-        return [r["headers"][IDEMPOTENCY_HEADER] for r in self.requests if r["path"] == path]
 
 
 class Reader:
@@ -189,9 +131,9 @@ def send(env: dict[str, Any], *records: dict[str, Any], schema: str = ALERT) -> 
 
 
 def test_signed_webhook_slack_and_escalation_are_delivered_and_logged(env):
-    receiver = Receiver().start()
+    receiver = WebhookReceiver(SECRET).start()
     slack = f"http://127.0.0.1:{receiver.port}/slack"
-    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url, slack_url=slack))
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url(), slack_url=slack))
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     try:
         send(env, alert("a-1"))
@@ -201,11 +143,11 @@ def test_signed_webhook_slack_and_escalation_are_delivered_and_logged(env):
         service.stop()
         receiver.stop()
         log.close()
-    assert all(r["verified"] for r in receiver.requests)
-    assert sorted(receiver.keys()) == ["a-1", "x-1"] and sorted(receiver.keys("/slack")) == ["a-1", "x-1"]
-    hook = next(r["json"] for r in receiver.requests if r["path"] == "/hook" and r["json"]["kind"] == "escalation")
+    assert all(r.verified for r in receiver.requests)
+    assert sorted(receiver.keys("/hook")) == ["a-1", "x-1"] and sorted(receiver.keys("/slack")) == ["a-1", "x-1"]
+    hook = next(r.json for r in receiver.requests if r.path == "/hook" and r.json["kind"] == "escalation")
     assert hook["severity"] == "critical" and hook["target_queue"] == "retention"
-    chat = next(r["json"] for r in receiver.requests if r["path"] == "/slack")
+    chat = next(r.json for r in receiver.requests if r.path == "/slack")
     assert chat["text"] and chat["blocks"][0]["type"] == "section"
     first = outcomes(records, "delivered")[0]
     assert first["status_code"] == 200 and first["attempt"] == 1 and first["latency_ms"] >= 0
@@ -216,7 +158,7 @@ def test_receiver_down_then_up_delivers_everything_once(env):
     port = free_port()
     service = Service(env, write_routes(env["tmp"] / "r.yaml", f"http://127.0.0.1:{port}/hook"))
     log = Reader(env["kafka"], env["settings"]["log_topic"])
-    receiver = Receiver(port)
+    receiver = WebhookReceiver(SECRET, port)
     try:
         send(env, *(alert(f"a-{i}", contact=f"c-{i}") for i in range(5)))
         log.wait_for(lambda rs: len({r["alert_id"] for r in outcomes(rs, "retry")}) == 5)
@@ -234,9 +176,9 @@ def test_receiver_down_then_up_delivers_everything_once(env):
 
 
 def test_a_4xx_is_dead_lettered_without_retry(env):
-    receiver = Receiver().start()
+    receiver = WebhookReceiver(SECRET).start()
     receiver.script = [(400, {})]
-    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url))
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url()))
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     dead = Reader(env["kafka"], env["settings"]["deadletter_topic"], decode=False)
     try:
@@ -261,9 +203,9 @@ def test_a_4xx_is_dead_lettered_without_retry(env):
 
 
 def test_a_429_is_retried_after_retry_after(env):
-    receiver = Receiver().start()
+    receiver = WebhookReceiver(SECRET).start()
     receiver.script = [(429, {"Retry-After": "1"})]
-    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url))
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url()))
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     try:
         send(env, alert("a-429"))
@@ -274,26 +216,14 @@ def test_a_429_is_retried_after_retry_after(env):
         log.close()
     assert [r["outcome"] for r in records] == ["retry", "delivered"] and records[0]["status_code"] == 429
     first, second = receiver.requests
-    assert second["at"] - first["at"] >= 1.0  # waited as asked (the backoff alone would be <= 0.1 s)
+    assert second.at - first.at >= 1.0  # waited as asked (the backoff alone would be <= 0.1 s)
     assert receiver.keys() == ["a-429", "a-429"]  # the same idempotency key on the retry
 
 
-def test_email_is_multipart_text_and_html_over_real_smtp(env):
-    from aiosmtpd.controller import Controller
-
-    received: list[bytes] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope.content)
-            return "250 OK"
-
-    smtp_port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    receiver = Receiver().start()
-    routes = write_routes(env["tmp"] / "r.yaml", receiver.url, email="lead@example.com")
-    service = Service(env, routes, smtp_host="127.0.0.1", smtp_port=smtp_port)
+def test_email_is_multipart_text_and_html_over_real_smtp(env, mail_sink):
+    receiver = WebhookReceiver(SECRET).start()
+    routes = write_routes(env["tmp"] / "r.yaml", receiver.url(), email="lead@example.com")
+    service = Service(env, routes, smtp_host=mail_sink.host, smtp_port=mail_sink.port)
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     try:
         send(env, alert("a-mail"))
@@ -301,11 +231,10 @@ def test_email_is_multipart_text_and_html_over_real_smtp(env):
     finally:
         service.stop()
         receiver.stop()
-        controller.stop()
         log.close()
     mail = next(r for r in records if r["channel"] == "email")
     assert mail["recipient"] == "lead@example.com" and mail["status_code"] == 250
-    message = message_from_bytes(received[0], policy=default_policy)
+    [message] = mail_sink.messages
     assert message.get_content_type() == "multipart/alternative" and "[critical]" in message["Subject"]
     assert message["X-Cxpulse-Alert-Id"] == "a-mail"
     text = message.get_body(("plain",)).get_content()
@@ -314,8 +243,8 @@ def test_email_is_multipart_text_and_html_over_real_smtp(env):
 
 
 def test_duplicates_are_dropped_and_rate_limits_are_logged(env):
-    receiver = Receiver().start()
-    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url), contact_rate_per_min=1,
+    receiver = WebhookReceiver(SECRET).start()
+    service = Service(env, write_routes(env["tmp"] / "r.yaml", receiver.url()), contact_rate_per_min=1,
                       contact_burst=2)
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     try:
@@ -330,11 +259,11 @@ def test_duplicates_are_dropped_and_rate_limits_are_logged(env):
     assert sorted(receiver.keys()) == ["a-1", "a-2"]
 
 
-def up_and_down_routes(tmp: Path, up: Receiver, down_port: int) -> Path:
+def up_and_down_routes(tmp: Path, up: WebhookReceiver, down_port: int) -> Path:
     """Every alert to a receiver that answers (`up`) and to one on `down_port` that may be down."""
     routes = tmp / "r.yaml"
     routes.write_text(json.dumps({
-        "recipients": {"up": {"type": "webhook", "url": up.url, "secret_env": "IT_SECRET"},
+        "recipients": {"up": {"type": "webhook", "url": up.url(), "secret_env": "IT_SECRET"},
                        "down": {"type": "webhook", "url": f"http://127.0.0.1:{down_port}/hook",
                                 "secret_env": "IT_SECRET"}},
         "routes": [{"notify": ["up", "down"]}]}))
@@ -342,15 +271,14 @@ def up_and_down_routes(tmp: Path, up: Receiver, down_port: int) -> Path:
 
 
 def test_a_restart_mid_retry_resumes_and_delivers_exactly_once(env):
-    up, down_port = Receiver().start(), free_port()
+    up, down_port = WebhookReceiver(SECRET).start(), free_port()
     routes = up_and_down_routes(env["tmp"], up, down_port)
     process_env = os.environ | {f"NOTIFICATION_{k.upper()}": str(v) for k, v in env["settings"].items()} | {
         "NOTIFICATION_ROUTES_FILE": str(routes), "IT_SECRET": SECRET, "CXPULSE_HTTP_PORT": "0",
-        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers,
-        "PYTHONPATH": os.pathsep.join([str(NOTIFICATION), os.environ.get("PYTHONPATH", "")])}
+        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers}
     args = [sys.executable, "-m", "cxpulse_notification"]
     log = Reader(env["kafka"], env["settings"]["log_topic"])
-    down = Receiver(down_port)
+    down = WebhookReceiver(SECRET, down_port)
     first = subprocess.Popen(args, env=process_env, stderr=subprocess.DEVNULL)
     second = None
     try:
@@ -382,7 +310,7 @@ def test_a_restart_mid_retry_resumes_and_delivers_exactly_once(env):
         log.close()
     assert second.returncode == 0  # SIGTERM is a graceful stop
     assert sorted(up.keys()) == sorted(down.keys()) == ["a-0", "a-1", "a-2"]  # exactly once per key and receiver
-    assert all(r["verified"] for r in up.requests + down.requests)
+    assert all(r.verified for r in up.requests + down.requests)
     assert {r["recipient"] for r in outcomes(records, "deduplicated")} == {"up"}
     assert len(outcomes(records, "delivered")) == 6
 
@@ -398,7 +326,7 @@ def test_a_long_receiver_outage_is_ridden_out_and_logged_sparingly(env):
                       max_attempts=0, retry_budget_s=600, backoff_initial_s=0.5, backoff_max_s=5,
                       retry_log_interval_s=20)
     log = Reader(env["kafka"], env["settings"]["log_topic"])
-    receiver = Receiver(port)
+    receiver = WebhookReceiver(SECRET, port)
     retried = metrics.RETRIED.labels(metrics.SERVICE, "webhook")
     retried_before = retried._value.get()
     alerts = [f"out-{i}" for i in range(20)]
@@ -422,11 +350,11 @@ def test_a_long_receiver_outage_is_ridden_out_and_logged_sparingly(env):
 
 
 def test_redrive_delivers_dead_letters_once_after_the_receiver_is_fixed(env):
-    up, down_port = Receiver().start(), free_port()
+    up, down_port = WebhookReceiver(SECRET).start(), free_port()
     routes = up_and_down_routes(env["tmp"], up, down_port)
     service = Service(env, routes, max_attempts=0, retry_budget_s=1.5)
     log = Reader(env["kafka"], env["settings"]["log_topic"])
-    down = Receiver(down_port)
+    down = WebhookReceiver(SECRET, down_port)
     alerts = ["r-0", "r-1", "r-2"]
     group = unique_name("redrive")
     try:
@@ -462,8 +390,8 @@ def test_redrive_delivers_dead_letters_once_after_the_receiver_is_fixed(env):
 
 
 def test_rate_limit_windows_survive_a_restart(env):
-    receiver = Receiver().start()
-    routes = write_routes(env["tmp"] / "r.yaml", receiver.url)
+    receiver = WebhookReceiver(SECRET).start()
+    routes = write_routes(env["tmp"] / "r.yaml", receiver.url())
     limits = {"contact_rate_per_min": 0.01, "contact_burst": 2}
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     first = Service(env, routes, **limits)
@@ -506,11 +434,10 @@ def test_receiver_down_five_minutes_with_shipped_defaults_gets_every_alert_once(
     process_env = {k: v for k, v in os.environ.items() if k not in overridden} | {
         f"NOTIFICATION_{k.upper()}": str(env["settings"][k]) for k in names} | {
         "NOTIFICATION_ROUTES_FILE": str(routes), "IT_SECRET": SECRET, "CXPULSE_HTTP_PORT": "0",
-        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers,
-        "PYTHONPATH": os.pathsep.join([str(NOTIFICATION), os.environ.get("PYTHONPATH", "")])}
+        "KAFKA_BOOTSTRAP_SERVERS": env["kafka"].bootstrap_servers}
     log = Reader(env["kafka"], env["settings"]["log_topic"])
     dead = Reader(env["kafka"], env["settings"]["deadletter_topic"], decode=False)
-    receiver = Receiver(port)
+    receiver = WebhookReceiver(SECRET, port)
     service = subprocess.Popen([sys.executable, "-m", "cxpulse_notification"], env=process_env,
                                stderr=subprocess.DEVNULL)
     alerts: list[str] = []
@@ -542,7 +469,7 @@ def test_receiver_down_five_minutes_with_shipped_defaults_gets_every_alert_once(
         dead.close()
     assert service.returncode == 0
     assert sorted(receiver.keys()) == sorted(alerts) and len(alerts) == 30  # every alert, none twice
-    assert all(r["verified"] for r in receiver.requests)
+    assert all(r.verified for r in receiver.requests)
     assert not outcomes(records, "failed") and not dead.records
     first = {r["alert_id"]: r for r in outcomes(records, "delivered")}["long-0-0"]
     assert first["attempt"] >= 5  # it kept trying through the outage (back-off capped at 60 s: ≥ 10 in 300 s)

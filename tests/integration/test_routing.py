@@ -5,29 +5,16 @@ and ranks against the shipped phrase matrix."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
+from conversations import NEUTRAL, conversation, utterance
 
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import SingleObjectSerde
-from cxpulse_core.testing.kafka import consume, headers_of, produce, unique_name, values
+from cxpulse_core.testing.kafka import committed, consume, headers_of, produce, unique_name, values
 from cxpulse_core.testing.process import EventTally, ServiceProcess, Traffic, read_topic, wait_until
-
-REPO = Path(__file__).resolve().parents[2]
-for _path in (REPO / "services/routing/tests", REPO / "services/routing", REPO / "services/sentiment"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from conversations import NEUTRAL, conversation, utterance  # noqa: E402
 
 pytestmark = pytest.mark.kafka
 UPDATE, SUMMARY = "io.cxpulse.sentiment.ContactSentimentUpdate", "io.cxpulse.sentiment.ContactSummary"
@@ -36,22 +23,6 @@ CALM = [0.3, 0.4, 0.1, 0.5, 0.2, 0.6, 0.3]
 RECOVERS = [-0.5, -0.6, 0.2, -0.5, -0.6, 0.3, 0.4]
 RISKY = [-0.2, -0.5, -0.6, -0.7, 0.0, 0.1, 0.2]  # with churn risk 0.8: retention at turn 2
 N_ESCALATING = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except OSError:
-        return 0, ""
 
 
 def _summary(contact: str) -> dict:
@@ -69,39 +40,23 @@ def routing(kafka_settings, new_topic, tmp_path):
     topics = {"contacts": new_topic("contacts", partitions=3), "utterances": new_topic("utterances", partitions=3),
               "churn": new_topic("churn", compact=True), "escalations": new_topic("escalations"),
               "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
-    port = _free_port()
-    env = os.environ | {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
+    env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"),
-        "CXPULSE_HTTP_PORT": str(port), "CXPULSE_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), os.environ.get("PYTHONPATH", "")])}
-    log = (tmp_path / "routing.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "cxpulse_routing"], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while _get(port, "/readyz")[0] != 200:
-            assert process.poll() is None, (tmp_path / "routing.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "not ready in 60 s:\n" + (tmp_path / "routing.log").read_text()[-3000:]
-            time.sleep(0.25)
-        yield topics, port, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING"}
+    with ServiceProcess("cxpulse_routing", env, tmp_path / "routing.log") as service:
+        service.start(timeout_s=60)
+        yield topics, service, env["ROUTING_APP_ID"]
 
 
 def test_scripted_conversations_through_the_broker(kafka_settings, routing, tmp_path):
-    topics, port, process = routing
+    topics, service, app_id = routing
     serde = SingleObjectSerde()
     risk = {"event_id": "r-1", "account_id": "acct-risk", "probability": 0.8, "band": "high", "reasons": [],
             "contacts_seen": 9, "trigger": "contact", "last_contact_id": None, "model_version": "m",
             "as_of_time": now_ms(), "origin_time": now_ms(), "produced_time": now_ms()}
     produce(kafka_settings, topics["churn"], [("acct-risk", serde.encode("io.cxpulse.churn.ChurnRisk", risk))])
-    time.sleep(1.0)  # the churn risk reaches the GlobalTable before the calls start
+    # The churn risk reaches the GlobalTable (its agent committed past it) before the calls start.
+    wait_until(lambda: committed(kafka_settings, app_id, topics["churn"]) >= 1, "the churn risk read by routing", 30)
 
     calls = {f"c-esc-{i}": conversation(ESCALATING, contact=f"c-esc-{i}") for i in range(N_ESCALATING)}
     calls |= {"c-calm": conversation(CALM, contact="c-calm"),
@@ -166,14 +121,13 @@ def test_scripted_conversations_through_the_broker(kafka_settings, routing, tmp_
           f"p50={p50} ms p99={p99} ms max={latencies[-1]} ms")
     assert p99 < 2000
 
-    status, text = _get(port, "/metrics")
+    status, text = service.get("/metrics")
     assert status == 200 and 'cxpulse_routing_escalations_total{queue="retention",service="routing"} 1.0' in text
-    assert "cxpulse_routing_decision_latency_seconds_bucket" in text and _get(port, "/healthz")[0] == 200
+    assert "cxpulse_routing_decision_latency_seconds_bucket" in text and service.get("/healthz")[0] == 200
     for reason in ("encoder_mismatch", "no_embedding"):  # turns 4 and 5: no guidance, counted
         assert f'cxpulse_routing_guidance_skipped_total{{reason="{reason}",service="routing"}} 1.0' in text
     assert "encoder_mismatch" in (tmp_path / "routing.log").read_text()  # logged once, with the reason
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
+    assert service.stop() == 0  # SIGTERM: graceful
 
 
 def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_duplicates_nothing(
@@ -185,9 +139,7 @@ def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_d
               "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
     env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "services/routing"), str(REPO / "services/sentiment"),
-                                       os.environ.get("PYTHONPATH", "")])}
+        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING"}
     from cxpulse_core.embedding import pack
     from cxpulse_sentiment.model import SentimentModel
 

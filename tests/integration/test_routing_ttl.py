@@ -5,20 +5,13 @@ broker)."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from conversations import conversation
 
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import produce, unique_name
 from cxpulse_core.testing.process import ServiceProcess, read_topic, wait_until
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "services/routing/tests") not in sys.path:
-    sys.path.insert(0, str(REPO / "services/routing/tests"))
-
-from conversations import conversation  # noqa: E402
 
 pytestmark = pytest.mark.kafka
 UPDATE = "io.cxpulse.sentiment.ContactSentimentUpdate"

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from cxpulse_core.testing.net import free_port, http_get, wait_ready, wait_until
-from cxpulse_core.testing.receivers import MailSink, WebhookReceiver
+from cxpulse_core.testing.receivers import MailSink
 
 SECRET = "plugin-test-secret"
 BODY = json.dumps({"alert_id": "a-1"}).encode()

@@ -1,21 +1,12 @@
-"""Make cxpulse_ingest and the shared test helpers importable without installing, and parse the Avro
-contracts once."""
+"""The Avro contracts, parsed once for the ingest tests."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-_TESTS_DIR = Path(__file__).resolve().parent
-for path in (str(_TESTS_DIR.parent), str(_TESTS_DIR)):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-from ingest_testdata import REPO_ROOT  # noqa: E402
+from ingest_testdata import REPO_ROOT
 
 
 @pytest.fixture(scope="session")

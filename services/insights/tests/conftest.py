@@ -1,11 +1,6 @@
-"""Make the hand-built test inputs (insights_builders.py) importable; the dashboard server fixture."""
-
-import sys
-from pathlib import Path
+"""The dashboard server fixture."""
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cxpulse_insights.settings import InsightsSettings
 from cxpulse_insights.state import InsightsState

@@ -67,22 +67,18 @@ def test_the_deprecated_headers_are_still_sent():
     assert headers["X-Cxpulse-Signature"].startswith("v1=") and headers["Idempotency-Key"] == "a-1"
 
 
-def test_the_documented_receiver_processes_a_captured_request_once_whatever_the_path_or_key():
+def test_a_spec_receiver_processes_a_captured_request_once_whatever_the_path_or_key(webhook_receiver):
+    """Our signed headers against the test plugin's receiver, which checks them with the spec's own library."""
     import httpx
 
-    from cxpulse_sim.receivers import WebhookReceiver
-
-    receiver = WebhookReceiver(SECRET.decode(), port=0).start()
-    try:
-        headers = signed_headers(SECRET, BODY, "a-1")
-        base = f"http://127.0.0.1:{receiver.port}"
-        statuses = [httpx.post(base + "/hooks", content=BODY, headers=headers).status_code]
-        statuses.append(httpx.post(base + "/other", content=BODY, headers=headers | {"Idempotency-Key": "new"})
-                        .status_code)
-        statuses.append(httpx.post(base + "/hooks", content=BODY, headers=headers | {WEBHOOK_ID: "a-9"}).status_code)
-        stale = signed_headers(SECRET, BODY, "a-2", now=time.time() - 400)
-        statuses.append(httpx.post(base + "/hooks", content=BODY, headers=stale).status_code)
-    finally:
-        receiver.stop()
+    receiver = webhook_receiver(SECRET.decode())
+    headers = signed_headers(SECRET, BODY, "a-1")
+    base = f"http://127.0.0.1:{receiver.port}"
+    statuses = [httpx.post(base + "/hooks", content=BODY, headers=headers).status_code]
+    statuses.append(httpx.post(base + "/other", content=BODY, headers=headers | {"Idempotency-Key": "new"})
+                    .status_code)
+    statuses.append(httpx.post(base + "/hooks", content=BODY, headers=headers | {WEBHOOK_ID: "a-9"}).status_code)
+    stale = signed_headers(SECRET, BODY, "a-2", now=time.time() - 400)
+    statuses.append(httpx.post(base + "/hooks", content=BODY, headers=stale).status_code)
     assert statuses == [200, 200, 401, 401]
     assert len(receiver.received) == 1 and receiver.duplicates == 1 and receiver.rejected == 2

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from ..settings import KafkaSettings
 
@@ -56,3 +56,15 @@ def headers_of(message: Message) -> dict[str, str]:
 
 def values(messages: list[Message], serde: Any) -> list[dict[str, Any]]:
     return [serde.decode(m.value(), m.topic()).value for m in messages]
+
+
+def committed(kafka: KafkaSettings, group: str, topic: str) -> int:
+    """The sum over `topic`'s partitions of `group`'s committed offsets (0 where none): what a restarted member of
+    the group would not read again. Asks without joining the group, so the group's members are not disturbed."""
+    consumer = Consumer(kafka.client_config() | {"group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        offsets = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        consumer.close()
