@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 
 import pytest
-import yaml
 
 from cxpulse_core import topics
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
-from cxpulse_sim.pipeline import Pipeline, isolated_env
-from cxpulse_sim.receivers import WebhookReceiver
+from cxpulse_core.testing.net import wait_until
+from cxpulse_core.testing.receivers import WebhookReceiver
+from cxpulse_sim.pipeline import Pipeline, isolated_env, webhook_routes_file
 from cxpulse_sim.scenario import generate
 from cxpulse_sim.simulate import produce_events
 from cxpulse_sim.watch import PipelineWatch
@@ -27,22 +26,14 @@ PII = [re.compile(rb"[\w.+-]+@[\w-]+\.[\w.]+"),  # e-mail
        re.compile(rb"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}")]  # phone numbers
 
 
-def routes_file(path, port: int):
-    path.write_text(yaml.safe_dump({
-        "recipients": {"supervisors": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hooks/cxpulse",
-                                       "secret_env": "CXPULSE_WEBHOOK_SECRET"}},
-        "routes": [{"name": "everything", "match": {}, "notify": ["supervisors"]}]}))
-    return path
-
-
 def pii_in(texts: list[str]) -> set[bytes]:
     return {m.group(0) for text in texts for pattern in PII for m in pattern.finditer(text.encode())}
 
 
 @pytest.fixture
 def run(kafka_settings, cx_runtime, tmp_path):
-    webhook = WebhookReceiver(SECRET, port=0).start()
-    routes = routes_file(tmp_path / "routes.yaml", webhook.port)
+    webhook = WebhookReceiver(SECRET).start()
+    routes = webhook_routes_file(tmp_path, webhook.port)
     env = isolated_env(cx_runtime.topic_prefix, tmp_path) | {
         "CXPULSE_WEBHOOK_SECRET": SECRET, "NOTIFICATION_ROUTES_FILE": str(routes), "CXPULSE_LOG_LEVEL": "WARNING"}
     pipeline = Pipeline(kafka_settings.bootstrap_servers, tmp_path / "logs", cx_runtime.topic_prefix, base_port=0,
@@ -55,15 +46,17 @@ def run(kafka_settings, cx_runtime, tmp_path):
         watch.start()
         events = generate(seed=11, rate=6, duration_s=45)  # the scripted contacts and random traffic
         produce_events(events, kafka_settings, cx_runtime, speed=3.0)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:  # until every contact is summarized and the alerts delivered
+
+        def outputs_landed() -> bool:  # every scripted contact summarized, its risk rescored, an alert delivered
             pipeline.check_alive()
             done = {s["contact_id"] for s in watch.summaries}
             churn = watch.risk_latest.get("acct-script-churn", {}).get("contacts_seen", 0)
-            if {"c-script-escalating", "c-script-calm", "c-script-churn-4"} <= done and churn >= 4 and webhook.received:
-                break
-            time.sleep(1)
-        time.sleep(5)  # let late outputs (risk rescoring, deliveries) land
+            decided = {e["contact_id"] for e in watch.escalations} | {a["contact_id"] for a in watch.alerts}
+            delivered = {r["body"].get("contact_id") for r in webhook.received}
+            return ({"c-script-escalating", "c-script-calm", "c-script-churn-4"} <= done and churn >= 4
+                    and bool(delivered & decided))
+
+        wait_until(outputs_landed, "the scripted contacts' summaries, churn risk and a delivered alert", 120, 1.0)
         yield watch, webhook, events
     finally:
         watch.stop()
