@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +15,7 @@ from cxpulse_core import topics
 from cxpulse_core.schemas import shipped_schemas
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
+from cxpulse_core.testing.net import wait_until
 from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
 from cxpulse_insights.auth import Auth
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.kafka
 def api(base: str, path: str, headers: dict[str, str] | None = None):
     with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers or {}), timeout=5) as response:
         return json.loads(response.read())
-
-
-def wait_for(check, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_scores_ended_contacts_and_serves_the_views(kafka_settings, cx_runtime):
@@ -53,11 +44,12 @@ def test_scores_ended_contacts_and_serves_the_views(kafka_settings, cx_runtime):
     try:
         with start_loop(kafka_settings, insights.config, insights.handler):
             # Topics are read in parallel: a summary may come before its escalation, which then rescores it.
-            wait_for(lambda: any(q["escalated"] for q in api(base, "/api/quality")))
+            wait_until(lambda: any(q["escalated"] for q in api(base, "/api/quality")), "an escalated contact", 30)
             quality = consume(kafka_settings, cx_runtime.topic(QUALITY_TOPIC), 2, timeout_s=30, settle_s=1)
             agents = consume(kafka_settings, cx_runtime.topic(AGENTS_TOPIC), 2, timeout_s=30, settle_s=1)
-            active = wait_for(lambda: [c for c in api(base, "/api/contacts/active") if c["alerts"]])
-            at_risk = wait_for(lambda: api(base, "/api/accounts/at-risk"))
+            active = wait_until(lambda: [c for c in api(base, "/api/contacts/active") if c["alerts"]],
+                                "an alerted contact", 30)
+            at_risk = wait_until(lambda: api(base, "/api/accounts/at-risk"), "an account at risk", 30)
             journey, escalations = api(base, "/api/journey"), api(base, "/api/escalations")
     finally:
         web.stop()
@@ -101,8 +93,9 @@ def test_drilldown_and_a_correction_lands_on_the_feedback_topic(kafka_settings, 
     base = f"http://127.0.0.1:{web.port}"
     try:
         with start_loop(kafka_settings, insights.config, insights.handler):
-            detail = wait_for(lambda: (d := _maybe(base, "/api/contacts/c-angry")) and d["quality"] and d["churn"]
-                              and d["escalations"] and d["guidance"] and len(d["turns"]) == len(ANGRY) and d)
+            detail = wait_until(lambda: (d := _maybe(base, "/api/contacts/c-angry")) and d["quality"] and d["churn"]
+                                and d["escalations"] and d["guidance"] and len(d["turns"]) == len(ANGRY) and d,
+                                "c-angry's full drill-down", 30)
             turn3 = {"contact_id": "c-angry", "turn": 3, "label": "neutral"}
             assert post(base, "/api/corrections", turn3)[0] == 401  # no credentials, nothing produced
             status, correction = post(base, "/api/corrections", turn3, ANA)
