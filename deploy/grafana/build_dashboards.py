@@ -231,6 +231,30 @@ def notification() -> Board:
     return b
 
 
+def insights() -> Board:
+    b = Board("cxpulse-insights", "cxpulse / insights", "Quality scorecards, coaching figures and the supervisor "
+              "dashboard (in-memory views rebuilt by a replay at every start).", ["insights"])
+    common(b, "insights", lag=True, loop=True)
+    s = 'service="insights"'
+    b.row("Insights")
+    b.panel("Inputs folded into the views by record type",
+            [q(f"sum by (schema) (rate(cxpulse_insights_inputs_total{{{s}}}[{RATE}]))", "{{schema}}")], "reqps",
+            stack=True)
+    b.panel("Contacts flagged for review by reason",
+            [q(f"sum by (reason) (rate(cxpulse_insights_reviews_total{{{s}}}[{RATE}]))", "{{reason}}")], "reqps",
+            stack=True)
+    b.panel("Quality score of ended contacts (0-100)",
+            quantiles("cxpulse_insights_quality_score", s, "", "", (0.1, 0.5, 0.9)), "none", width=8)
+    b.panel("Contacts in progress (live view)", [q(f"sum(cxpulse_insights_active_contacts{{{s}}})", "contacts")],
+            "short", width=8)
+    b.panel("Dashboards connected", [
+        q(f"sum(cxpulse_insights_sse_clients{{{s}}})", "connected", "A"),
+        q(f"sum(rate(cxpulse_insights_sse_dropped_total{{{s}}}[{RATE}]))", "streams dropped /s", "B")], "short",
+            width=8)
+    process(b, "insights")
+    return b
+
+
 def overview() -> Board:
     b = Board("cxpulse-overview", "cxpulse / overview", "The whole pipeline: throughput, latency per hop, lag, "
               "dead letters. Per-service dashboards are linked at the top.", ["overview"])
@@ -284,7 +308,7 @@ def overview() -> Board:
 
 
 BOARDS = {"overview": overview, "ingest": ingest, "sentiment": sentiment, "churn": churn, "routing": routing,
-          "notification": notification}
+          "notification": notification, "insights": insights}
 
 
 def render() -> dict[str, str]:

@@ -27,7 +27,7 @@ OVERLAYS = ("dev", "prod")
 SECRET_NAME = "cxpulse-secrets"
 # Every key of the Secret cxpulse-secrets a manifest may reference; deploy/README.md documents each.
 SECRET_KEYS = {"kafka-sasl-password", "schema-registry-user-info", "webhook-secret", "supervisor-webhook-url",
-               "slack-webhook-url", "smtp-username", "smtp-password"}
+               "slack-webhook-url", "smtp-username", "smtp-password", "insights-auth-users", "insights-auth-token"}
 IMAGE_UID = 10001  # USER in every Dockerfile
 REGISTRY_WORKLOAD = "schema-registry"  # Apicurio Registry, Confluent-compatible API; not a cxpulse service
 SCHEMAS_JOB = "cxpulse-schemas"  # cxpulse schemas register: the deploy step before the services write
@@ -42,6 +42,10 @@ class Service:
     cli_name: str  # cxpulse run <cli_name>
     workload_kind: str = "Deployment"
     sources: tuple[str, ...] = ()  # other packages shipped in its image whose code reads the environment
+    more_settings: tuple[str, ...] = ()  # "<module>:<class>": settings classes it reads besides settings_class
+    more_ports: tuple[tuple[str, str], ...] = ()  # (port name, field of settings_class whose default is the port)
+    single_writer: bool = False  # exactly one replica, no autoscaling (a second one would write every output again)
+    credentials: tuple[str, ...] = ()  # it refuses to start without one of these: each only from the Secret
 
 
 SERVICES = {s.name: s for s in (
@@ -52,7 +56,12 @@ SERVICES = {s.name: s for s in (
     Service("churn", "cxpulse_churn", "ChurnSettings", "churn-scoring", "churn"),
     Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing", "StatefulSet"),
     Service("notification", "cxpulse_notification", "NotificationSettings", "notification", "notification"),
+    # Transactions keyed on CXPULSE_INSTANCE_ID (StatefulSet); the dashboard on its own port, behind credentials.
+    Service("insights", "cxpulse_insights", "InsightsSettings", "insights", "insights", "StatefulSet",
+            more_settings=("cxpulse_insights.auth:AuthSettings",), more_ports=(("web", "web_port"),),
+            single_writer=True, credentials=("INSIGHTS_AUTH_USERS", "INSIGHTS_AUTH_TOKEN")),
 )}
+CREDENTIALS_OFF = "INSIGHTS_AUTH_DISABLED"  # for a trusted loopback only: never in a deployment
 SHARED_SETTINGS = ("KafkaSettings", "SchemaRegistrySettings", "RuntimeSettings")  # in cxpulse_core.settings
 
 
@@ -67,7 +76,31 @@ def http_port() -> int:
 def settings_classes(svc: Service) -> list[type]:
     core = importlib.import_module("cxpulse_core.settings")
     own = importlib.import_module(f"{svc.package}.settings")
-    return [getattr(core, n) for n in SHARED_SETTINGS] + [getattr(own, svc.settings_class)]
+    more = [getattr(importlib.import_module(m), c) for m, _, c in (x.partition(":") for x in svc.more_settings)]
+    return [getattr(core, n) for n in SHARED_SETTINGS] + [getattr(own, svc.settings_class), *more]
+
+
+def service_ports(svc: Service) -> dict[str, int]:
+    """Port name -> port the service listens on: `http` (ops endpoint) and its own (insights: `web`, the dashboard),
+    from the settings' defaults."""
+    own = getattr(importlib.import_module(f"{svc.package}.settings"), svc.settings_class)
+    return {"http": http_port()} | {name: int(own.model_fields[field].default) for name, field in svc.more_ports}
+
+
+def check_credentials(svc: Service, env: dict[str, Any], where: str, literal_ok: bool = False) -> list[str]:
+    """A service with `credentials` gets at least one of them, never as a literal (unless `literal_ok`: compose's
+    development values) and never switched off."""
+    if not svc.credentials:
+        return []
+    problems = []
+    if not set(svc.credentials) & set(env):
+        problems.append(f"{where}: sets none of {list(svc.credentials)} (the service refuses to start without one)")
+    literal = sorted(n for n in svc.credentials if env.get(n) is not None)
+    if literal and not literal_ok:
+        problems.append(f"{where}: {literal} must come from the Secret {SECRET_NAME}, not a literal value")
+    if str(env.get(CREDENTIALS_OFF, "")).lower() in ("1", "true", "yes", "on"):
+        problems.append(f"{where}: {CREDENTIALS_OFF} is for a trusted loopback, never a deployment")
+    return problems
 
 
 def env_prefix(cls: type) -> str:
@@ -80,7 +113,7 @@ def setting_names(svc: Service) -> dict[str, tuple[type, str]]:
 
 
 ALL_PREFIXES = ("KAFKA_", "SCHEMA_REGISTRY_", "CXPULSE_", "INGEST_", "SENTIMENT_", "CHURN_", "ROUTING_",
-                "NOTIFICATION_")
+                "NOTIFICATION_", "INSIGHTS_")
 ENV_READ = re.compile(r"""(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
                       r"""|environ\[\s*["']([A-Z][A-Z0-9_]*)["']\]""")
 
@@ -130,8 +163,9 @@ def check_dockerfile(svc: Service) -> list[str]:
     path, problems = dockerfile(svc.name), []
     ins = dockerfile_instructions(path)
     exposed = {p.split("/")[0] for args in ins.get("EXPOSE", []) for p in args.split()}
-    if str(http_port()) not in exposed:
-        problems.append(f"{path}: EXPOSE {sorted(exposed)} lacks the http port {http_port()}")
+    for name, port in service_ports(svc).items():
+        if str(port) not in exposed:
+            problems.append(f"{path}: EXPOSE {sorted(exposed)} lacks the {name} port {port}")
     for args in ins.get("ENV", []):
         for key, value in re.findall(r"(\w+)=(\S+)", args):
             if key == "CXPULSE_HTTP_PORT" and int(value) != http_port():
@@ -430,8 +464,9 @@ def check_workload(svc: Service, workload: dict[str, Any], docs: tuple[dict[str,
     if not image_repository(c.get("image", "")).endswith(f"cxpulse/{svc.name}"):
         problems.append(f"{where}: image {c.get('image')!r} is not cxpulse/{svc.name} (services/{svc.name}/Dockerfile)")
     ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
-    if ports.get("http") != port:
-        problems.append(f"{where}: containerPort 'http' is {ports.get('http')}, the service listens on {port}")
+    for name, listens in service_ports(svc).items():
+        if ports.get(name) != listens:
+            problems.append(f"{where}: containerPort {name!r} is {ports.get(name)}, the service listens on {listens}")
     for kind, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")):
         probe = c.get(kind)
         if probe is None:
@@ -453,6 +488,10 @@ def check_workload(svc: Service, workload: dict[str, Any], docs: tuple[dict[str,
         if missing:
             problems.append(f"{where}: the routes file names {sorted(missing)}, which the container does not set")
     problems += [f"{where}: {p}" for p in check_env(svc, env, routes_vars)]
+    problems += check_credentials(svc, env, where)
+    if svc.single_writer and workload["spec"].get("replicas", 1) != 1:
+        problems.append(f"{where}: {svc.name} runs exactly one replica (its single writer), not "
+                        f"{workload['spec'].get('replicas')}")
     instance = next((v for v in c.get("env", []) if v["name"] == "CXPULSE_INSTANCE_ID"), None)
     if svc.workload_kind == "StatefulSet" and instance is not None and \
             instance.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "metadata.name":
@@ -551,8 +590,11 @@ def check_cluster(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
             if not labels_match(svc["spec"]["selector"], labels):
                 problems.append(f"{where}: Service {name} does not select the {name} pods")
             ports = {p.get("name"): p for p in svc["spec"]["ports"]}
-            if "http" not in ports or ports["http"].get("targetPort") not in ("http", http_port()):
-                problems.append(f"{where}: Service {name} has no port 'http' to the container's http port")
+            wanted = service_ports(SERVICES[name]) if name in SERVICES else {"http": http_port()}
+            for port_name, port in wanted.items():
+                if port_name not in ports or ports[port_name].get("targetPort") not in (port_name, port):
+                    problems.append(f"{where}: Service {name} has no port {port_name!r} to the container's "
+                                    f"{port_name} port")
         if workload.get("kind") == "StatefulSet" and workload["spec"].get("serviceName") not in services:
             problems.append(f"{where}: StatefulSet {name}: serviceName is not a Service")
         if not any(labels_match(p["spec"]["selector"]["matchLabels"], labels)
@@ -580,8 +622,11 @@ def check_cluster(docs: tuple[dict[str, Any], ...], where: str) -> list[str]:
                     problems.append(f"{where}: HPA {name}: selector service={label!r} is not {ref['name']}'s label")
                 elif mname not in emitted(owner):
                     problems.append(f"{where}: HPA {name}: {owner} does not export {mname}")
-    if scaled != set(workloads):
-        problems.append(f"{where}: no HPA for {sorted(set(workloads) - scaled)}")
+    single = {n for n in workloads if n in SERVICES and SERVICES[n].single_writer}
+    if scaled & single:
+        problems.append(f"{where}: HPA on {sorted(scaled & single)}, which must run exactly one replica")
+    if scaled | single != set(workloads):
+        problems.append(f"{where}: no HPA for {sorted(set(workloads) - scaled - single)}")
     # ServiceMonitor: selects every service's Service, on a port it has.
     monitors = by_kind(docs, "ServiceMonitor")
     for name in workloads:
@@ -684,9 +729,9 @@ def check_compose(compose: dict[str, Any]) -> list[str]:
         if not image_repository(s.get("image", "")).endswith(f"cxpulse/{name}"):
             problems.append(f"{where}: image {s.get('image')!r} is not cxpulse/{name}")
         container_ports = {int(str(p).split(":")[-1].split("/")[0]) for p in s.get("ports", [])}
-        if container_ports != {port}:
+        if container_ports != set(service_ports(svc).values()):
             problems.append(f"{where}: publishes container ports {sorted(container_ports)}, the service listens on "
-                            f"{port}")
+                            f"{sorted(service_ports(svc).values())}")
         test = " ".join(map(str, s.get("healthcheck", {}).get("test", [])))
         if not re.search(rf"127\.0\.0\.1:{port}/(readyz|healthz)\b|localhost:{port}/(readyz|healthz)\b", test):
             problems.append(f"{where}: healthcheck must hit /readyz or /healthz on port {port}: {test!r}")
@@ -707,6 +752,7 @@ def check_compose(compose: dict[str, Any]) -> list[str]:
         if name == "routing" and _compose_mounted(s, env.get("ROUTING_RULES_PATH")) is None:
             problems.append(f"{where}: ROUTING_RULES_PATH is not a mounted file")
         problems += [f"{where}: {p}" for p in check_env(svc, env, extra)]
+        problems += check_credentials(svc, env, where, literal_ok=True)
     for name, s in services.items():
         for volume in s.get("volumes", []):
             source = str(volume).split(":")[0]

@@ -80,7 +80,8 @@ def test_overlays_set_replicas_and_kafka_security():
     dev, prod = workloads("overlays/dev"), workloads("overlays/prod")
     assert ops.REGISTRY_WORKLOAD not in {d["metadata"]["name"] for d in ops.render("overlays/prod")}  # external
     assert {n: w["spec"]["replicas"] for n, w in dev.items()} == dict.fromkeys(SERVICES, 1)
-    assert {n: w["spec"]["replicas"] for n, w in prod.items()} == dict.fromkeys(SERVICES, 3)
+    assert {n: w["spec"]["replicas"] for n, w in prod.items()} == {
+        n: 1 if ops.SERVICES[n].single_writer else 3 for n in SERVICES}
     common = ops.by_kind(ops.render("overlays/prod"), "ConfigMap")["cxpulse-common"]["data"]
     assert common["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert common["KAFKA_SASL_MECHANISM"] and common["KAFKA_SASL_USERNAME"]
@@ -146,6 +147,7 @@ def test_prometheus_scrapes_every_compose_service_on_its_http_port():
     assert job.get("honor_labels") is True and job.get("metrics_path", "/metrics") == "/metrics"
     targets = {t: sc["labels"]["component"] for sc in job["static_configs"] for t in sc["targets"]}
     assert targets == {f"{name}:{ops.http_port()}": name for name in SERVICES}
+    assert "insights" in SERVICES  # the dashboard service is deployed, scraped and charted like the others
     mounts = {str(v).split(":")[1] for v in compose()["services"]["prometheus"]["volumes"] if str(v).startswith(".")}
     assert set(config["rule_files"]) <= mounts
 
@@ -300,15 +302,49 @@ def test_a_broken_workload_is_caught(mutation, expected):
     assert any(expected in p for p in problems), problems
 
 
+def _insights_broken(mutate) -> list[str]:
+    docs = list(copy.deepcopy(ops.base_without_kustomize()))
+    mutate(docs)
+    return ops.check_cluster(tuple(docs), "x")
+
+
+def _insights(docs, kind="StatefulSet"):
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == "insights")
+
+
+def _insights_env(docs):
+    return _insights(docs)["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize(("mutation", "expected"), [
+    (lambda d: _insights_env(d).__setitem__(slice(None), [v for v in _insights_env(d)
+                                                          if not v["name"].startswith("INSIGHTS_AUTH_")]),
+     "sets none of ['INSIGHTS_AUTH_USERS', 'INSIGHTS_AUTH_TOKEN']"),
+    (lambda d: _insights_env(d).append({"name": "INSIGHTS_AUTH_DISABLED", "value": "true"}), "never a deployment"),
+    (lambda d: _insights_env(d).append({"name": "INSIGHTS_AUTH_TOKEN", "value": "in-git"}), "not a literal value"),
+    (lambda d: _insights(d)["spec"].update(replicas=2), "exactly one replica"),
+    (lambda d: _insights(d, "Service")["spec"]["ports"].pop(), "no port 'web'"),
+    (lambda d: _insights(d)["spec"]["template"]["spec"]["containers"][0]["ports"].pop(), "containerPort 'web'"),
+    (lambda d: d.append({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "insights"}, "spec": {
+        "scaleTargetRef": {"kind": "StatefulSet", "name": "insights"}, "maxReplicas": 3}}), "HPA on ['insights']"),
+])
+def test_a_broken_insights_deployment_is_caught(mutation, expected):
+    problems = _insights_broken(mutation)
+    assert any(expected in p for p in problems), problems
+
+
 def test_a_broken_compose_file_is_caught():
     broken = compose()
     broken["services"]["routing"]["ports"] = ["18004:8080"]
     broken["services"]["churn"]["healthcheck"]["test"] = ["CMD", "true"]
     broken["services"]["notification"]["environment"].pop("CXPULSE_WEBHOOK_SECRET")
+    broken["services"]["insights"]["environment"].pop("INSIGHTS_AUTH_USERS")
+    broken["services"]["insights"]["ports"] = ["18006:8000"]
     problems = "\n".join(ops.check_compose(broken))
     assert "routing: publishes container ports [8080]" in problems
     assert "churn: healthcheck" in problems
     assert "CXPULSE_WEBHOOK_SECRET" in problems
+    assert "insights: sets none of" in problems and "insights: publishes container ports [8000]" in problems
 
 
 def test_a_lag_hpa_on_a_service_without_lag_metrics_is_caught(monkeypatch):
