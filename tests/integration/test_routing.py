@@ -10,6 +10,7 @@ import time
 import pytest
 from confluent_kafka import Producer
 from conversations import NEUTRAL, conversation, utterance
+from routing_process import routing_topics_and_env
 
 from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import SingleObjectSerde
@@ -37,12 +38,7 @@ def _summary(contact: str) -> dict:
 
 @pytest.fixture
 def routing(kafka_settings, new_topic, tmp_path):
-    topics = {"contacts": new_topic("contacts", partitions=3), "utterances": new_topic("utterances", partitions=3),
-              "churn": new_topic("churn", compact=True), "escalations": new_topic("escalations"),
-              "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
-    env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING"}
+    topics, env = routing_topics_and_env(kafka_settings, new_topic, tmp_path)
     with ServiceProcess("cxpulse_routing", env, tmp_path / "routing.log") as service:
         service.start(timeout_s=60)
         yield topics, service, env["ROUTING_APP_ID"]
@@ -134,12 +130,7 @@ def test_kill_9_under_traffic_then_a_restart_recovers_the_tables_and_loses_and_d
         kafka_settings, new_topic, tmp_path):
     """Routing killed while conversations flow, restarted on its changelogs (the tables hold data by then):
     ready again, every escalation, alert and guidance produced once (counted by event id)."""
-    topics = {"contacts": new_topic("contacts", partitions=3), "utterances": new_topic("utterances", partitions=3),
-              "churn": new_topic("churn", compact=True), "escalations": new_topic("escalations"),
-              "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
-    env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": unique_name("routing"),
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING"}
+    topics, env = routing_topics_and_env(kafka_settings, new_topic, tmp_path)
     from cxpulse_core.embedding import pack
     from cxpulse_sentiment.model import SentimentModel
 

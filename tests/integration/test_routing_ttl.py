@@ -8,9 +8,10 @@ import json
 
 import pytest
 from conversations import conversation
+from routing_process import routing_topics_and_env
 
 from cxpulse_core.serde import SingleObjectSerde
-from cxpulse_core.testing.kafka import produce, unique_name
+from cxpulse_core.testing.kafka import produce
 from cxpulse_core.testing.process import ServiceProcess, read_topic, wait_until
 
 pytestmark = pytest.mark.kafka
@@ -18,14 +19,8 @@ UPDATE = "io.cxpulse.sentiment.ContactSentimentUpdate"
 
 
 def test_contacts_that_never_end_expire_with_tombstones_on_their_partitions(kafka_settings, new_topic, tmp_path):
-    topics = {"contacts": new_topic("contacts", partitions=3), "utterances": new_topic("utterances", partitions=3),
-              "churn": new_topic("churn", compact=True), "escalations": new_topic("escalations"),
-              "alerts": new_topic("alerts"), "guidance": new_topic("guidance"), "deadletter": new_topic("dlq")}
-    app_id = unique_name("routing-ttl")
-    env = {f"ROUTING_{role.upper()}_TOPIC": name for role, name in topics.items()} | {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers, "ROUTING_APP_ID": app_id,
-        "ROUTING_DATA_DIR": str(tmp_path / "faust"), "CXPULSE_LOG_LEVEL": "WARNING",
-        "ROUTING_CONTACT_TTL_S": "4", "ROUTING_CONTACT_TTL_CHECK_S": "1"}
+    topics, env = routing_topics_and_env(kafka_settings, new_topic, tmp_path, contact_ttl_s=4, contact_ttl_check_s=1)
+    app_id = env["ROUTING_APP_ID"]
     serde = SingleObjectSerde()
     contacts = [f"never-ends-{i}" for i in range(12)]
     updates = [u for c in contacts for u in conversation([0.1, 0.2], contact=c)]
