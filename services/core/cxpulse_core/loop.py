@@ -78,7 +78,9 @@ RECORD_ERRORS = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_REC
 
 class Handler(Protocol):
     """Handlers may also define on_assign(partitions: list[int]) / on_revoke(partitions: list[int]) to load and
-    drop per-partition state."""
+    drop per-partition state of their own, and `stores`: the cxpulse_core.state.ChangelogState objects the loop
+    restores on assignment (before on_assign), drops on revoke (after on_revoke) and whose changes it writes with
+    each batch's outputs."""
 
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
         """One result per input, in order: outputs to produce (possibly none) or a rejection.
@@ -119,6 +121,7 @@ class StreamLoop:
         # (output, its input, the input's offset entry, why; None: refused once, to be sent again on its own)
         self._refused: list[tuple[Output, Message, list[int] | None, str | None]] = []
         self._deadletter_value = getattr(handler, "deadletter_value", None)
+        self.stores = list(getattr(handler, "stores", ()))
 
     def stop(self, *_: object) -> None:
         self._stopping = True
@@ -202,10 +205,8 @@ class StreamLoop:
                 self.consumer.seek(TopicPartition(tp.topic, tp.partition,
                                                   tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
             partitions = sorted({tp.partition for tp in assigned})
-            if hasattr(self.handler, "on_revoke"):
-                self.handler.on_revoke(partitions)
-            if hasattr(self.handler, "on_assign"):
-                self.handler.on_assign(partitions)
+            self._revoke_state(partitions)
+            self._assign_state(partitions)
 
         self._retrying("rewind", rewind)
 
@@ -257,6 +258,10 @@ class StreamLoop:
             self.limit.record(isinstance(result, Reject))
             handled.append((message, self._deadletter(message, result) if isinstance(result, Reject)
                             else list(result or [])))
+        # The batch's state changes ride with its last input: (transactional) in the batch's transaction, (else)
+        # that input's offset waits for them too. Each names its own partition.
+        for store in self.stores:
+            handled[-1][1].extend(store.changes())
         return handled
 
     def _deadletter(self, message: Message, reject: Reject) -> list[Output]:
@@ -376,16 +381,26 @@ class StreamLoop:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 raise
 
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _assign_state(self, partitions: list[int]) -> None:
+        for store in self.stores:  # restored before a record of these partitions is handled
+            store.assign(partitions)
         if hasattr(self.handler, "on_assign"):
-            self.handler.on_assign([p.partition for p in partitions])  # e.g. restore state before reading
+            self.handler.on_assign(partitions)
+
+    def _revoke_state(self, partitions: list[int]) -> None:
+        if hasattr(self.handler, "on_revoke"):
+            self.handler.on_revoke(partitions)
+        for store in self.stores:
+            store.revoke(partitions)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assign_state(sorted({p.partition for p in partitions}))
         self.health.ready = True
         metrics.READY.labels(self.config.service).set(1)
         log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if hasattr(self.handler, "on_revoke"):
-            self.handler.on_revoke([p.partition for p in partitions])
+        self._revoke_state(sorted({p.partition for p in partitions}))
         if self.config.transactional:  # every batch was committed in its transaction already
             return
         # Finish what is in flight so the next owner starts after it, then give the partitions up.

@@ -24,12 +24,34 @@ from .settings import KafkaSettings, RuntimeSettings, SchemaRegistrySettings
 log = logging.getLogger(__name__)
 
 
+Build = Callable[[KafkaSettings, RuntimeSettings], tuple[LoopConfig, Handler]]
+
+
+def run_service(service: str, build: Build, kafka: KafkaSettings | None = None,
+                runtime: RuntimeSettings | None = None) -> int:
+    """The one start of a core-loop service: logs configured (once, here), then `build` (settings, model, clients:
+    what it logs is already structured), then the loop with the runtime guarantees (dead-letter ratio limit,
+    produced_time stamping, metrics, health, bounded graceful stop). Runs until SIGTERM/SIGINT (exit 0) or a fatal
+    error (exit 1, logged)."""
+    runtime = runtime or RuntimeSettings()
+    kafka = kafka or KafkaSettings()
+    configure_logging(service, runtime.log_level)
+    try:
+        config, handler = build(kafka, runtime)
+    except Exception:
+        log.exception("fatal error")
+        return 1
+    return _run_loop(config, handler, kafka, runtime)
+
+
 def run_stream_service(config: LoopConfig, handler: Handler,
                        kafka: KafkaSettings | None = None, runtime: RuntimeSettings | None = None) -> int:
-    """Runs until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1, logged)."""
-    runtime = runtime or RuntimeSettings()
-    kafka = (kafka or KafkaSettings()).for_client(config.service, runtime.instance_id)
-    configure_logging(config.service, runtime.log_level)
+    """run_service for a handler built before logging was configured."""
+    return run_service(config.service, lambda _kafka, _runtime: (config, handler), kafka, runtime)
+
+
+def _run_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtime: RuntimeSettings) -> int:
+    kafka = kafka.for_client(config.service, runtime.instance_id)
     health = Health(runtime.liveness_timeout_s)
 
     def fatal(error: str) -> None:

@@ -4,13 +4,9 @@ import sys
 
 from cxpulse_core.startup import exit_on_bad_settings
 
-from .app import run
+from .app import main as _main
 
-
-@exit_on_bad_settings("sentiment")
-def main(argv: list[str] | None = None) -> int:
-    return run()
-
+main = exit_on_bad_settings("sentiment")(_main)
 
 if __name__ == "__main__":
     sys.exit(main())

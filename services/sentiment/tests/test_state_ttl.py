@@ -1,16 +1,17 @@
 """The handler's per-contact state TTL, as pure logic (a stub scorer stands in for the model: the TTL does not
-depend on scores)."""
+depend on scores; an in-memory changelog stands in for the topic)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from cxpulse_core.loop import Incoming
 from cxpulse_core.serde import Decoded
-from cxpulse_sentiment.service import NS, SentimentHandler
+from cxpulse_sentiment.handler import NS, SentimentHandler, contact_store
 
-TOPICS = {"utterances": "u", "contacts": "c", "state": "s"}
+TOPICS = {"utterances": "u", "contacts": "c"}
 
 
 @dataclass
@@ -40,27 +41,62 @@ def utterance(contact: str, n: int, partition: int = 1) -> Incoming:
     return Incoming(Message(p=partition), Decoded(NS + "Utterance", value))
 
 
-def state_records(results) -> list[tuple[str, bytes | None, int]]:
-    return [(o.key, o.value, o.partition) for r in results for o in r if o.topic == "s"]
+def handler_with(clock: list[int], changelog: list | None = None, ttl_ms: int = 1_000) -> SentimentHandler:
+    store = contact_store("s", None, read=lambda _topic, parts: [r for r in changelog or [] if r.partition() in parts])
+    return SentimentHandler(Scorer(), TOPICS, store, ttl_ms=ttl_ms, clock=lambda: clock[0])
+
+
+def assigned(handler: SentimentHandler, partitions: list[int]) -> SentimentHandler:
+    handler.contacts.assign(partitions)  # what the loop does on assignment, before on_assign
+    handler.on_assign(partitions)
+    return handler
+
+
+def state_records(handler: SentimentHandler) -> list[tuple[str, bytes | None, int]]:
+    return [(o.key, o.value, o.partition) for o in handler.contacts.changes()]
+
+
+def live(handler: SentimentHandler) -> set[str]:
+    return {c for p in handler.contacts.partitions for c, _ in handler.contacts.partition(p).items()}
+
+
+def as_changelog(records: list[tuple[str, bytes | None, int]]) -> list[SimpleNamespace]:
+    return [SimpleNamespace(key=lambda k=k: k.encode(), value=lambda v=v: v, partition=lambda p=p: p,
+                            offset=lambda: 0) for k, v, p in records]
 
 
 def test_contacts_idle_past_the_ttl_are_forgotten_with_a_tombstone_on_their_partition():
     clock = [0]
-    handler = SentimentHandler(Scorer(), TOPICS, ttl_ms=1_000, clock=lambda: clock[0])
+    handler = assigned(handler_with(clock), [1, 2])
     handler.handle([utterance("old", 1, partition=2)])
     clock[0] = 600
     handler.handle([utterance("new", 1)])
+    written = state_records(handler)
+    assert {(k, p) for k, _, p in written} == {("old", 2), ("new", 1)}
     clock[0] = 1_200  # "old" idle 1200 ms > 1000: gone; "new" idle 600 ms: kept
-    results = handler.handle([utterance("new", 2)])
-    assert ("old", None, 2) in state_records(results)
-    assert set(handler.contacts) == {"new"} and "old" not in handler.partition_of and handler.expired == 1
-    restored = SentimentHandler(Scorer(), TOPICS, ttl_ms=1_000, clock=lambda: clock[0],
-                                restore=lambda _: [("new", handler.contacts["new"].to_json(), 1)])
-    restored.on_assign([1])
-    assert restored.touched == {"new": 1_200} and restored.partition_of == {"new": 1}
+    handler.handle([utterance("new", 2)])
+    written += (latest := state_records(handler))
+    assert ("old", None, 2) in latest and live(handler) == {"new"} and handler.expired == 1
+    assert json.loads(next(v for k, v, _ in latest if k == "new"))["a"] == 1_200  # touched, for the next TTL
+    restored = assigned(handler_with(clock, as_changelog(written)), [1, 2])  # a restart on that changelog
+    assert live(restored) == {"new"} and restored.touched == {"new": (1_200, 1)}
     clock[0] = 2_300
-    assert ("new", None, 1) in state_records(restored.handle([utterance("other", 1)]))
-    assert set(restored.contacts) == {"other"}
+    restored.handle([utterance("other", 1)])
+    assert ("new", None, 1) in state_records(restored)
+    assert live(restored) == {"other"}
+
+
+def test_a_revoked_partition_leaves_the_ttl_and_the_state():
+    clock = [0]
+    handler = assigned(handler_with(clock), [1, 2])
+    handler.handle([utterance("a", 1, partition=1), utterance("b", 1, partition=2)])
+    handler.contacts.changes()
+    handler.on_revoke([2])
+    handler.contacts.revoke([2])
+    assert set(handler.touched) == {"a"} and live(handler) == {"a"}
+    clock[0] = 5_000
+    handler.handle([utterance("c", 1, partition=1)])
+    assert {(k, v) for k, v, _ in state_records(handler) if v is None} == {("a", None)}  # no tombstone for b
 
 
 def test_a_mass_expiry_shrinks_the_maps_and_the_state_left_carries_on():
@@ -69,17 +105,19 @@ def test_a_mass_expiry_shrinks_the_maps_and_the_state_left_carries_on():
     from cxpulse_core.memory import MemoryRelease
 
     clock = [0]
-    handler = SentimentHandler(Scorer(), TOPICS, ttl_ms=1_000, clock=lambda: clock[0])
+    handler = assigned(handler_with(clock), [1])
     handler.memory = MemoryRelease(min_items=1, min_interval_s=0)  # release on the sweep itself
     handler.handle([utterance(f"gone-{i}", 1) for i in range(5_000)])
-    full = sys.getsizeof(handler.contacts), sys.getsizeof(handler.partition_of)
+    full = sys.getsizeof(handler.contacts.partition(1)._values), sys.getsizeof(handler.touched)
     clock[0] = 600
     handler.handle([utterance("kept", 1)])
     clock[0] = 1_200
-    results = handler.handle([utterance("kept", 2)])
-    assert handler.expired == 5_000 and handler.memory.releases == 1 and len(state_records(results)) == 5_001
-    assert set(handler.contacts) == set(handler.touched) == set(handler.partition_of) == {"kept"}
-    assert sys.getsizeof(handler.contacts) * 20 < full[0] and sys.getsizeof(handler.partition_of) * 20 < full[1]
-    assert handler.contacts["kept"].to_json() is not None  # two turns, as before the swap
+    handler.handle([utterance("kept", 2)])
+    assert handler.expired == 5_000 and handler.memory.releases == 1 and len(state_records(handler)) == 5_001
+    assert live(handler) == set(handler.touched) == {"kept"}
+    assert sys.getsizeof(handler.contacts.partition(1)._values) * 20 < full[0]
+    assert sys.getsizeof(handler.touched) * 20 < full[1]
+    assert len(handler.contacts.partition(1).get("kept").turns) == 2  # two turns, as before the swap
     clock[0] = 2_300
-    assert ("kept", None, 1) in state_records(handler.handle([utterance("next", 1)]))  # expiry order intact
+    handler.handle([utterance("next", 1)])
+    assert ("kept", None, 1) in state_records(handler)  # expiry order intact

@@ -1,19 +1,23 @@
-"""The sentiment handler: scores a batch of utterances at once, then updates each contact in input order."""
+"""The sentiment handler: scores a batch of utterances at once, then updates each contact in input order
+(per-contact state: core's changelog-backed state, cx.sentiment.contact-state)."""
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from confluent_kafka import Message
 
-from cxpulse_core.changelog import encode_state
 from cxpulse_core.dlq import Reject
 from cxpulse_core.embedding import pack_many
 from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.memory import MemoryRelease, compacted
+from cxpulse_core.settings import KafkaSettings
+from cxpulse_core.state import ChangelogState, PartitionState, json_encode
 
 from .contact import ContactState, Turn
 
@@ -28,49 +32,41 @@ class Model(Protocol):
     def predict(self, texts: Sequence[str]) -> list[Any]: ...
 
 
-class SentimentHandler:
-    """`ttl_ms`: a contact that never ends is forgotten this long after its last event (wall clock), with a
-    tombstone in the changelog; `clock` gives that wall clock (ms)."""
+def contact_store(topic: str, kafka: KafkaSettings | None,
+                  read: Callable[[str, list[int]], Iterable[Message]] | None = None) -> ChangelogState[ContactState]:
+    """Live contacts by partition, backed by the changelog `topic` (cx.sentiment.contact-state)."""
+    return ChangelogState(topic, kafka, encode=lambda state: json_encode(state.to_json()),
+                          decode=lambda key, raw: ContactState.from_json(key, json.loads(raw)), read=read)
 
-    def __init__(self, model: Model, topics: dict[str, str],
-                 restore: Callable[[list[int]], Iterable[tuple[Any, ...]]] | None = None,
+
+class SentimentHandler:
+    """`contacts`: live contacts per partition (core's changelog-backed state). `ttl_ms`: a contact that never
+    ends is forgotten this long after its last event (wall clock), with a tombstone in the changelog; `clock`
+    gives that wall clock (ms)."""
+
+    def __init__(self, model: Model, topics: dict[str, str], contacts: ChangelogState[ContactState],
                  ttl_ms: int = 4 * 3_600_000, clock: Callable[[], int] = now_ms) -> None:
         self.model = model
-        self.topics = topics  # keys: utterances, contacts, state
-        self.restore = restore
+        self.topics = topics  # keys: utterances, contacts
+        self.contacts = contacts
+        self.stores = [contacts]  # the loop restores, drops and writes it
         self.ttl_ms, self.clock = ttl_ms, clock
-        self.contacts: dict[str, ContactState] = {}
-        self.partition_of: dict[str, int] = {}
-        self.touched: OrderedDict[str, int] = OrderedDict()  # contact -> last event (ms), least recent first
+        # contact -> (last event in ms, partition), least recent first: the TTL sweep is O(number forgotten)
+        self.touched: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self.expired = 0
-        self._unsent: list[Output] = []  # tombstones of a batch without outputs to carry them
-        self._embeddings: dict[int, dict[str, Any]] = {}  # this batch's packed embeddings, by id() of the input
         self.memory = MemoryRelease()
 
-    # -- state follows partition ownership -------------------------------------------------------------
+    # -- the TTL follows partition ownership (the loop restores and drops the state itself) ----------------
     def on_assign(self, partitions: list[int]) -> None:
-        if self.restore is None:
-            return
         now = self.clock()
-        for item in self.restore(partitions):  # (contact id, state or None[, partition])
-            contact_id, data = item[0], item[1]
-            if data is None:
-                self.contacts.pop(contact_id, None)
-                self.touched.pop(contact_id, None)
-            else:
-                state = self.contacts[contact_id] = ContactState.from_json(contact_id, data)
-                self.touched[contact_id] = state.touched_ms or now  # records written before the TTL: from now
-                if len(item) > 2:
-                    self.partition_of[contact_id] = item[2]
-        self.touched = OrderedDict(sorted(self.touched.items(), key=lambda kv: kv[1]))
+        for p in partitions:
+            for contact_id, state in self.contacts.partition(p).items():
+                self.touched[contact_id] = (state.touched_ms or now, p)  # written before the TTL: from now
+        self.touched = OrderedDict(sorted(self.touched.items(), key=lambda kv: kv[1][0]))
 
     def on_revoke(self, partitions: list[int]) -> None:
-        gone = [c for c, p in self.partition_of.items() if p in partitions]
-        for contact_id in gone:
-            self.contacts.pop(contact_id, None)
-            self.touched.pop(contact_id, None)
-            del self.partition_of[contact_id]
-        self._unsent = [o for o in self._unsent if o.partition not in partitions]
+        gone = set(partitions)
+        self.touched = OrderedDict((c, t) for c, t in self.touched.items() if t[1] not in gone)
 
     # -- processing --------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
@@ -78,40 +74,32 @@ class SentimentHandler:
                     and i.record.value["speaker"] in SCORED_SPEAKERS]
         predicted = self.model.predict([i.record.value["text"] for i in scorable])
         predictions = dict(zip((id(i) for i in scorable), predicted, strict=True))
-        self._embeddings = self._pack([id(i) for i in scorable], predicted)
+        embeddings = self._pack([id(i) for i in scorable], predicted)
         results: list[Result] = []
-        touched: dict[str, tuple[list[Output], int]] = {}
         now = self.clock()
         for incoming in batch:
             value, schema = incoming.record.value, incoming.record.schema
-            contact_id = value.get("contact_id", "")
+            partition = incoming.message.partition()
+            contacts = self.contacts.partition(partition)
             if schema == NS + "ContactStarted":
-                outputs = self._started(value)
+                outputs = self._started(contacts, value)
             elif schema == NS + "Utterance":
-                outputs = self._utterance(value, predictions.get(id(incoming)), self._embeddings.get(id(incoming)))
+                outputs = self._utterance(contacts, value, predictions.get(id(incoming)), embeddings.get(id(incoming)))
             elif schema == NS + "ContactEnded":
-                outputs = self._ended(value)
+                outputs = self._ended(contacts, value)
             else:
                 results.append(Reject("unexpected_schema", f"{schema} does not belong on the interactions topic"))
                 continue
-            partition = incoming.message.partition()
-            self.partition_of[contact_id] = partition
-            touched[contact_id] = (outputs, partition)
-            results.append(outputs)
-        # One changelog record per touched contact per batch, in the same transaction as the outputs.
-        for contact_id, (outputs, partition) in touched.items():
-            state = self.contacts.get(contact_id)
+            contact_id = value["contact_id"]
+            state = contacts.get(contact_id)
             if state is not None:
                 state.touched_ms = now
-                self.touched[contact_id] = now
+                self.touched[contact_id] = (now, partition)
                 self.touched.move_to_end(contact_id)
             else:
                 self.touched.pop(contact_id, None)
-            changelog = encode_state(state.to_json() if state else None)
-            outputs.append(Output(self.topics["state"], contact_id, "", changelog, partition=partition))
-            if state is None:
-                self.partition_of.pop(contact_id, None)
-        self._expire(now, results)
+            results.append(outputs)
+        self._expire(now)
         return results
 
     def _pack(self, keys: list[int], predicted: list[Any]) -> dict[int, dict[str, Any]]:
@@ -124,48 +112,41 @@ class SentimentHandler:
 
     def _compact(self) -> None:
         """After an expiry sweep, before the trim: maps re-sized (a dict's table never shrinks on delete)."""
-        self.contacts, self.touched = compacted(self.contacts), compacted(self.touched)
-        self.partition_of = compacted(self.partition_of)
+        self.touched = compacted(self.touched)
+        for p in self.contacts.partitions:
+            self.contacts.partition(p).compact()
 
-    def _expire(self, now: int, results: list[Result]) -> None:
-        """Forgets contacts idle past the TTL (they never sent ContactEnded), tombstoning their changelog
-        records in this batch's transaction; O(number forgotten)."""
-        tombstones = self._unsent
+    def _expire(self, now: int) -> None:
+        """Forgets contacts idle past the TTL (they never sent ContactEnded); the state's delete tombstones their
+        changelog records in this batch."""
         before = self.expired
         while self.touched:
-            contact_id, last = next(iter(self.touched.items()))
+            contact_id, (last, partition) = next(iter(self.touched.items()))
             if now - last <= self.ttl_ms:
                 break
             del self.touched[contact_id]
-            self.contacts.pop(contact_id, None)
-            partition = self.partition_of.pop(contact_id, None)
+            self.contacts.partition(partition).delete(contact_id)
             self.expired += 1
-            if partition is not None:
-                tombstones.append(Output(self.topics["state"], contact_id, "", None, partition=partition))
         self.memory.note(self.expired - before, self._compact)
-        carrier = next((r for r in reversed(results) if isinstance(r, list)), None)
-        if carrier is None:
-            self._unsent = tombstones
-            return
-        carrier.extend(tombstones)
-        self._unsent = []
 
-    def _state(self, value: dict[str, Any]) -> ContactState:
+    @staticmethod
+    def _state(contacts: PartitionState[ContactState], value: dict[str, Any]) -> ContactState:
+        """The contact's state, marked changed (one changelog record per contact per batch)."""
         contact_id = value["contact_id"]
-        if contact_id not in self.contacts:
-            context = {k: value.get(k) for k in CONTEXT}
-            self.contacts[contact_id] = ContactState(contact_id, context, value["event_time"])
-        state = self.contacts[contact_id]
+        state = contacts.get(contact_id)
+        if state is None:
+            state = ContactState(contact_id, {k: value.get(k) for k in CONTEXT}, value["event_time"])
         state.fill_context(value)
+        contacts.set(contact_id, state)
         return state
 
-    def _started(self, value: dict[str, Any]) -> list[Output]:
-        self._state(value)
+    def _started(self, contacts: PartitionState[ContactState], value: dict[str, Any]) -> list[Output]:
+        self._state(contacts, value)
         return []
 
-    def _utterance(self, value: dict[str, Any], prediction: Any,
+    def _utterance(self, contacts: PartitionState[ContactState], value: dict[str, Any], prediction: Any,
                    embedding: dict[str, Any] | None = None) -> list[Output]:
-        state = self._state(value)
+        state = self._state(contacts, value)
         number = state.admit(value["event_id"])
         if number is None or prediction is None:  # a replay must not count twice; bot and system turns carry
             return []  # no participant's sentiment
@@ -189,12 +170,12 @@ class SentimentHandler:
                 Output(self.topics["contacts"], state.contact_id, "io.cxpulse.sentiment.ContactSentimentUpdate",
                        update)]
 
-    def _ended(self, value: dict[str, Any]) -> list[Output]:
-        state = self._state(value)
+    def _ended(self, contacts: PartitionState[ContactState], value: dict[str, Any]) -> list[Output]:
+        state = self._state(contacts, value)
         summary = {"event_id": derived_id(value["event_id"], "contact-summary"), "contact_id": state.contact_id,
                    **state.context, "started_time": state.started_time, "ended_time": value["event_time"],
                    "status": value.get("status", "completed"), **state.summary_fields(),
                    "model_version": self.model.version, "event_time": value["event_time"],
                    "origin_time": value["origin_time"], "produced_time": 0}
-        del self.contacts[state.contact_id]  # the tombstone in the changelog follows in handle()
+        contacts.delete(state.contact_id)  # a tombstone in the changelog
         return [Output(self.topics["contacts"], state.contact_id, "io.cxpulse.sentiment.ContactSummary", summary)]
