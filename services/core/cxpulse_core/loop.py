@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,7 +67,27 @@ class Incoming:
     record: Decoded | None  # None when the loop does not decode (the handler reads message.value())
 
 
-Result = Sequence[Output] | Reject
+@dataclass(eq=False)
+class Deferred:
+    """A handler's answer for an input whose work finishes later (notification's deliveries, with retries): its
+    `outputs` are produced now, and its offset is stored only once `parts` Completions for it arrived (from the
+    handler's completions()) and the broker acknowledged every output of all of them. Not in transactional loops."""
+
+    parts: int = 1
+    outputs: list[Output] = field(default_factory=list)
+    message: Message | None = None  # set by the loop: the input (for dead letters built later)
+    entry: list[int] | None = None  # set by the loop: the input's OffsetTracker entry
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One finished part of a Deferred input (None: outputs no input waits for), with the outputs it gives."""
+
+    deferred: Deferred | None
+    outputs: Sequence[Output] = ()
+
+
+Result = Sequence[Output] | Reject | Deferred
 
 # Produce errors caused by the record itself (not by the cluster): retrying or restarting cannot help, so the
 # input goes to the dead-letter topic instead of ending the process on every restart.
@@ -80,7 +100,12 @@ class Handler(Protocol):
     """Handlers may also define on_assign(partitions: list[int]) / on_revoke(partitions: list[int]) to load and
     drop per-partition state of their own, and `stores`: the cxpulse_core.state.ChangelogState objects the loop
     restores on assignment (before on_assign), drops on revoke (after on_revoke) and whose changes it writes with
-    each batch's outputs."""
+    each batch's outputs.
+
+    A handler that answers Deferred also defines completions() -> list[Completion] (called every turn of the
+    loop, after on_revoke and after close()), and may define wait_s() -> float (how long the loop may wait for
+    input: its next due work), backlogged() -> bool (pause consumption while true) and close() (finish what is
+    running on shutdown)."""
 
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
         """One result per input, in order: outputs to produce (possibly none) or a rejection.
@@ -105,6 +130,22 @@ class LoopConfig:
     # A dead letter's value is cut to this size (header cxpulse.error.value.truncated gives the original's), so
     # that an input too large to forward can still be dead-lettered; Kafka's default limit is 1 MB.
     deadletter_max_bytes: int = 256 * 1024
+    consumer_config: Mapping[str, Any] = field(default_factory=dict)  # extra librdkafka settings of the consumer
+
+
+def deadletter(config: LoopConfig, message: Message, reject: Reject, extra: Sequence[tuple[str, bytes]] = (),
+               value: bytes | None = None) -> Output:
+    """The dead letter of `message` (counted in cxpulse_deadletters): its key and bytes (or `value`, e.g. redacted;
+    cut to config.deadletter_max_bytes), the reason and source position in headers, then `extra` headers."""
+    metrics.child(metrics.DEADLETTERS, config.service, reject.reason).inc()
+    headers = deadletter_headers(reject, config.service, message.topic(), message.partition(), message.offset(),
+                                 message.headers()) + list(extra)
+    key = message.key().decode("utf-8", "replace") if message.key() else ""
+    value = (message.value() or b"") if value is None else value
+    if len(value) > config.deadletter_max_bytes:
+        headers.append((HEADER_PREFIX + "value.truncated", str(len(value)).encode()))
+        value = value[:config.deadletter_max_bytes]
+    return Output(config.deadletter_topic, key, "", value, headers)
 
 
 class StreamLoop:
@@ -122,6 +163,10 @@ class StreamLoop:
         self._refused: list[tuple[Output, Message, list[int] | None, str | None]] = []
         self._deadletter_value = getattr(handler, "deadletter_value", None)
         self.stores = list(getattr(handler, "stores", ()))
+        self._completions = getattr(handler, "completions", None)
+        self._wait_s = getattr(handler, "wait_s", None)
+        self._backlogged = getattr(handler, "backlogged", None)
+        self._paused = False
 
     def stop(self, *_: object) -> None:
         self._stopping = True
@@ -134,11 +179,13 @@ class StreamLoop:
         try:
             while not self._stopping:
                 self.health.beat()
+                self._flow_control()
                 batch = self._next_batch()
                 if batch and self.config.transactional:
                     self._process_in_transaction(batch)
                 elif batch:
                     self._process(batch)
+                self._complete()
                 self.producer.poll(0)  # serve delivery callbacks
                 self._redirect_refused()
                 self._store_offsets()
@@ -154,26 +201,66 @@ class StreamLoop:
         finally:
             self._shutdown()
 
+    def _flow_control(self) -> None:
+        """Pauses consumption while the handler's deferred work is backlogged; resumes when it is not."""
+        if self._backlogged is None:
+            return
+        backlogged = self._backlogged()
+        if backlogged != self._paused:
+            (self.consumer.pause if backlogged else self.consumer.resume)(self.consumer.assignment())
+            self._paused = backlogged
+            log.log(logging.WARNING if backlogged else logging.INFO,
+                    "consumption paused: deferred work backlogged" if backlogged else "consumption resumed")
+
     def _next_batch(self) -> list[Message]:
         cfg = self.config
-        batch = self.consumer.consume(cfg.max_batch, timeout=0) or self.consumer.consume(1, cfg.poll_timeout_s)
+        wait = cfg.poll_timeout_s if self._wait_s is None else max(0.0, min(cfg.poll_timeout_s, self._wait_s()))
+        batch = self.consumer.consume(cfg.max_batch, timeout=0) or self.consumer.consume(1, wait)
         if batch and cfg.max_wait_ms and len(batch) < cfg.max_batch:
             batch += self.consumer.consume(cfg.max_batch - len(batch), timeout=cfg.max_wait_ms / 1000)
         return without_errors(batch, self.config.service)
 
     def _process(self, batch: list[Message]) -> None:
         started = time.perf_counter()
-        for message, outputs in self._handle(batch):
-            entry = self.offsets.track((message.topic(), message.partition()), message.offset(), len(outputs))
+        for message, outputs, deferred in self._handle(batch):
+            parts = deferred.parts if deferred is not None else 0
+            entry = self.offsets.track((message.topic(), message.partition()), message.offset(),
+                                       len(outputs) + parts)
+            if deferred is not None:
+                deferred.message, deferred.entry = message, entry
             for output in outputs:
                 self._produce(output, entry, message)
         metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe(time.perf_counter() - started)
+
+    def _complete(self) -> None:
+        """Produces what the handler's deferred work finished: each completion's outputs count against its input's
+        entry (which counted the completion itself until now), as do the state changes it made."""
+        if self._completions is None:
+            return
+        done = self._completions()
+        changes = [output for store in self.stores for output in store.changes()]
+        if not done and not changes:
+            return
+        # The state changes ride with the last completion an input waits for (or alone, if none does).
+        last = max((i for i, c in enumerate(done) if c.deferred is not None), default=None)
+        if last is None:
+            done, last = [*done, Completion(None)], len(done)
+        for i, completion in enumerate(done):
+            outputs = list(completion.outputs) + (changes if i == last else [])
+            deferred = completion.deferred
+            entry = deferred.entry if deferred is not None else None
+            if entry is not None:
+                entry[1] += len(outputs)
+            for output in outputs:
+                self._produce(output, entry, deferred.message if deferred is not None else None)
+            if entry is not None:
+                OffsetTracker.ack(entry)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
         started = time.perf_counter()
         self.producer.begin_transaction()
         try:
-            for message, outputs in self._handle(batch):
+            for message, outputs, _ in self._handle(batch):
                 for output in outputs:
                     self._produce(output, None, message)
             positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
@@ -233,7 +320,7 @@ class StreamLoop:
                 time.sleep(backoff)
                 backoff = min(max_backoff_s, backoff * 2)
 
-    def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output]]]:
+    def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output], Deferred | None]]:
         service = self.config.service
         metrics.child(metrics.BATCH_SIZE, service).observe(len(batch))
         for topic in {m.topic() for m in batch}:
@@ -253,11 +340,17 @@ class StreamLoop:
             positions.append(i)
         for i, result in zip(positions, self.handler.handle(decoded), strict=True):
             results[i] = result
-        handled = []
+        handled: list[tuple[Message, list[Output], Deferred | None]] = []
         for message, result in zip(batch, results, strict=True):
             self.limit.record(isinstance(result, Reject))
-            handled.append((message, self._deadletter(message, result) if isinstance(result, Reject)
-                            else list(result or [])))
+            if isinstance(result, Reject):
+                handled.append((message, self._deadletter(message, result), None))
+            elif isinstance(result, Deferred):
+                if self.config.transactional:
+                    raise TypeError("a transactional loop cannot wait for deferred work")
+                handled.append((message, list(result.outputs), result))
+            else:
+                handled.append((message, list(result or []), None))
         # The batch's state changes ride with its last input: (transactional) in the batch's transaction, (else)
         # that input's offset waits for them too. Each names its own partition.
         for store in self.stores:
@@ -265,21 +358,11 @@ class StreamLoop:
         return handled
 
     def _deadletter(self, message: Message, reject: Reject) -> list[Output]:
-        metrics.child(metrics.DEADLETTERS, self.config.service, reject.reason).inc()
         log.warning("rejected record", extra={"reason": reject.reason, "detail": reject.detail,
                                                "topic": message.topic(), "partition": message.partition(),
                                                "offset": message.offset()})
-        headers = deadletter_headers(reject, self.config.service, message.topic(), message.partition(),
-                                     message.offset(), message.headers())
-        key = message.key().decode("utf-8", "replace") if message.key() else ""
-        value = message.value() or b""
-        if self._deadletter_value is not None:
-            value = self._deadletter_value(message)
-        limit = self.config.deadletter_max_bytes
-        if len(value) > limit:
-            headers.append((HEADER_PREFIX + "value.truncated", str(len(value)).encode()))
-            value = value[:limit]
-        return [Output(self.config.deadletter_topic, key, "", value, headers)]
+        value = self._deadletter_value(message) if self._deadletter_value is not None else None
+        return [deadletter(self.config, message, reject, value=value)]
 
     def _produce(self, output: Output, entry: list[int] | None, source: Message | None = None,
                  alone: bool = False) -> None:
@@ -390,6 +473,7 @@ class StreamLoop:
     def _revoke_state(self, partitions: list[int]) -> None:
         if hasattr(self.handler, "on_revoke"):
             self.handler.on_revoke(partitions)
+        self._complete()  # what finished while the handler let go of the partitions, with its state changes
         for store in self.stores:
             store.revoke(partitions)
 
@@ -419,6 +503,9 @@ class StreamLoop:
     def _shutdown(self) -> None:
         log.info("shutting down")
         try:
+            if hasattr(self.handler, "close"):
+                self.handler.close()  # e.g. attempts running now finish; their outcomes are produced below
+            self._complete()
             if self._delivery_error is None and not self.config.transactional:
                 self._drain()
                 try:

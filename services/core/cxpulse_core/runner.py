@@ -51,20 +51,34 @@ def run_stream_service(config: LoopConfig, handler: Handler,
 
 
 def _run_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtime: RuntimeSettings) -> int:
-    kafka = kafka.for_client(config.service, runtime.instance_id)
     health = Health(runtime.liveness_timeout_s)
+    server = serve(health, runtime.http_host, runtime.http_port)
+    try:
+        loop = make_loop(config, handler, kafka, runtime, health)
+    except Exception:
+        log.exception("fatal error")
+        server.shutdown()
+        return 1
+    log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
+                               "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
+    return run_until_stopped(loop, server, runtime.shutdown_timeout_s)
+
+
+def make_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtime: RuntimeSettings,
+              health: Health) -> StreamLoop:
+    """The stream loop with its clients, the broker watch and the dead-letter ratio limit (not yet running)."""
+    kafka = kafka.for_client(config.service, runtime.instance_id)
 
     def fatal(error: str) -> None:
         health.fatal = error
 
-    server = serve(health, runtime.http_host, runtime.http_port)
     watch_broker(kafka, health, config.service)
-    producer_extra, consumer_extra = {}, {}
+    producer_extra, consumer_extra = {}, dict(config.consumer_config)
     if config.transactional:
         producer_extra = {"transactional.id": f"{config.group_id}-{runtime.instance_id}",
                           "transaction.timeout.ms": 15000}
-        consumer_extra = {"enable.auto.commit": False}
-    loop = StreamLoop(
+        consumer_extra["enable.auto.commit"] = False
+    return StreamLoop(
         config,
         make_consumer(kafka, config.group_id, on_fatal=fatal, **consumer_extra),
         make_producer(kafka, on_fatal=fatal, **producer_extra),
@@ -74,9 +88,6 @@ def _run_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtim
         InvalidRatioLimit(runtime.dlq_max_invalid_ratio, runtime.dlq_window, runtime.dlq_min_messages,
                           config.service, runtime.dlq_stop_on_flood),
     )
-    log.info("started", extra={"topics": list(config.topics), "group": config.group_id,
-                               "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
-    return run_until_stopped(loop, server, runtime.shutdown_timeout_s)
 
 
 class Stoppable(Protocol):

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from .model import Notice
+from .notice import Notice
 from .policy import AttemptResult, classify_smtp
 from .routes import Target
 from .settings import NotificationSettings

@@ -1,5 +1,5 @@
-"""Deduplication and rate limits, free of I/O (the caller passes the clock: wall-clock seconds for the rate limits,
-so bucket states written to the changelog mean the same thing after a restart)."""
+"""Rate limits and the deduplication key, free of I/O (the caller passes the clock: wall-clock seconds, so bucket
+states written to the changelog mean the same thing after a restart)."""
 
 from __future__ import annotations
 
@@ -78,42 +78,3 @@ class RateLimiter:
 
 def dedup_key(alert_id: str, channel: str, recipient: str) -> str:
     return f"{alert_id}/{channel}/{recipient}"
-
-
-class Outcomes:
-    """Final outcomes by dedup key (restored from the changelog) plus the deliveries in progress: a delivery
-    whose key is in either is a duplicate. Outcomes older than `ttl_ms` are forgotten (inputs that old are
-    past the input topics' retention and cannot be read again)."""
-
-    def __init__(self, ttl_ms: int) -> None:
-        self.ttl_ms = ttl_ms
-        self.final: dict[str, tuple[str, int]] = {}  # key -> (outcome, time in ms)
-        self.pending: set[str] = set()
-        self.failing_since: dict[str, int] = {}  # key -> first failed attempt (ms), while it is being retried
-
-    def seen(self, key: str) -> str | None:
-        """The earlier outcome ("pending" while in progress), or None for a new delivery."""
-        if key in self.pending:
-            return "pending"
-        earlier = self.final.get(key)
-        return earlier[0] if earlier else None
-
-    def start(self, key: str) -> None:
-        self.pending.add(key)
-
-    def finish(self, key: str, outcome: str, time_ms: int) -> None:
-        self.pending.discard(key)
-        self.failing_since.pop(key, None)
-        self.final[key] = (outcome, time_ms)
-
-    def prune(self, now_ms: int) -> int:
-        old = [key for key, (_, at) in self.final.items() if now_ms - at > self.ttl_ms]
-        for key in old:
-            del self.final[key]
-        stale = [key for key, at in self.failing_since.items() if now_ms - at > self.ttl_ms and key not in self.pending]
-        for key in stale:
-            del self.failing_since[key]
-        return len(old) + len(stale)
-
-    def cancel(self, key: str) -> None:
-        self.pending.discard(key)

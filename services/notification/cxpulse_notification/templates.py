@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from string import Template
 from typing import Any
 
-from .model import Notice
+from .notice import Notice
 
 SEVERITY_ICON = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
 

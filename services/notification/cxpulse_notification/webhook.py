@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .model import Notice
+from .notice import Notice
 from .policy import AttemptResult, classify_http
 from .routes import Target
 from .signing import IDEMPOTENCY_HEADER, signed_headers

@@ -7,7 +7,7 @@ import pytest
 from notification_testdata import alert_value
 
 from cxpulse_notification.email import build_message
-from cxpulse_notification.model import to_notice
+from cxpulse_notification.notice import to_notice
 from cxpulse_notification.routes import RoutesError, Target, load_router
 from cxpulse_notification.settings import EXAMPLE_ROUTES
 from cxpulse_notification.templates import email_parts, slack_body, webhook_body

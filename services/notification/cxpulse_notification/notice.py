@@ -3,8 +3,10 @@ notice to one target, with its retry state and the input it came from)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from cxpulse_core.loop import Deferred
 
 from .limits import dedup_key
 from .policy import AttemptResult
@@ -48,30 +50,19 @@ def to_notice(schema: str, value: dict[str, Any]) -> Notice:
     raise ValueError(f"unexpected record type {schema}")
 
 
-@dataclass(frozen=True)
-class Source:
-    """The input record a delivery came from: for the offset bookkeeping and the dead-letter copy."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-    entry: list[int]  # OffsetTracker entry: [offset, outputs not yet acknowledged]
-
-
-@dataclass(order=True)
+@dataclass(eq=False)
 class Delivery:
-    due: float  # monotonic time of the next attempt (heap order)
-    seq: int
-    notice: Notice = field(compare=False)
-    target: Target = field(compare=False)
-    source: Source = field(compare=False)
-    attempt: int = field(default=1, compare=False)
-    cancelled: bool = field(default=False, compare=False)
-    failing_since_ms: int | None = field(default=None, compare=False)  # first failed attempt (wall clock)
-    retry_logged: float | None = field(default=None, compare=False)  # monotonic time of the last retry record
+    """One notice to one target: the attempts' state, and the input it came from (its Deferred: the loop stores
+    the input's offset once every delivery of it is final)."""
+
+    notice: Notice
+    target: Target
+    source: Deferred
+    partition: int  # the input's: where the delivery's outcome is kept
+    attempt: int = 1
+    cancelled: bool = False  # its partition went to another consumer, which resumes it
+    failing_since_ms: int | None = None  # first failed attempt (wall clock)
+    retry_logged: float | None = None  # monotonic time of the last retry record
 
     @property
     def key(self) -> str:
