@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 from confluent_kafka import Message
 
-from .changelog import read_to_end
+from .changelog import MissingTopicError, read_to_end, topic_partitions
 from .loop import Output
 from .settings import KafkaSettings
 
@@ -140,3 +140,14 @@ class ChangelogState(Generic[V]):
                                   partition=partition))
         self._dirty.clear()
         return outputs
+
+
+def check_changelog(kafka: KafkaSettings, changelog: str, inputs: Sequence[str]) -> None:
+    """Fails fast (MissingTopicError, saying what to do) when the changelog is missing or has fewer partitions than
+    an input topic: each state record goes to its input's partition."""
+    have = len(topic_partitions(kafka, changelog))
+    for topic in inputs:
+        need = len(topic_partitions(kafka, topic))
+        if have < need:
+            raise MissingTopicError(f"changelog {changelog} has {have} partitions, input {topic} has {need}: "
+                                    f"recreate it with {need} (make topics / cxpulse topics create)")

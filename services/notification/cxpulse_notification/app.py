@@ -7,11 +7,11 @@ import argparse
 import logging
 import sys
 
-from cxpulse_core.changelog import topic_partitions
 from cxpulse_core.health import Health
 from cxpulse_core.loop import LoopConfig, StreamLoop
 from cxpulse_core.runner import make_loop, run_service
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.state import check_changelog
 
 from .email import EmailClient
 from .handler import NotificationHandler
@@ -27,9 +27,9 @@ SERVICE = "notification"
 def handler(settings: NotificationSettings, kafka: KafkaSettings, runtime: RuntimeSettings,
             router: Router) -> tuple[LoopConfig, NotificationHandler]:
     delivered = runtime.topic(settings.delivered_topic)
-    topic_partitions(kafka, delivered)  # fails fast when the changelog is missing
-    config = LoopConfig(service=SERVICE, group_id=settings.group_id,
-                        topics=[runtime.topic(settings.alerts_topic), runtime.topic(settings.escalations_topic)],
+    inputs = [runtime.topic(settings.alerts_topic), runtime.topic(settings.escalations_topic)]
+    check_changelog(kafka, delivered, inputs)
+    config = LoopConfig(service=SERVICE, group_id=settings.group_id, topics=inputs,
                         deadletter_topic=runtime.topic(settings.deadletter_topic),
                         consumer_config={"session.timeout.ms": settings.session_timeout_ms})
     webhook = WebhookClient(settings.http_timeout_s, settings.dashboard_url)

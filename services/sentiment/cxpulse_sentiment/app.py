@@ -10,6 +10,7 @@ from cxpulse_core import topics
 from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_service
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.state import check_changelog
 
 from .handler import SentimentHandler, contact_store
 from .settings import SentimentSettings
@@ -25,8 +26,10 @@ def build(settings: SentimentSettings, kafka: KafkaSettings, runtime: RuntimeSet
     model = SentimentModel.load(Path(settings.model_dir) if settings.model_dir else None)
     names = {"utterances": runtime.topic(topics.UTTERANCE_SENTIMENT),
              "contacts": runtime.topic(topics.CONTACT_SENTIMENT)}
-    contacts = contact_store(runtime.topic(topics.SENTIMENT_STATE), kafka)
-    config = LoopConfig(service=SERVICE, group_id=settings.group_id, topics=[runtime.topic(topics.INTERACTIONS)],
+    state_topic, inputs = runtime.topic(topics.SENTIMENT_STATE), [runtime.topic(topics.INTERACTIONS)]
+    check_changelog(kafka, state_topic, inputs)
+    contacts = contact_store(state_topic, kafka)
+    config = LoopConfig(service=SERVICE, group_id=settings.group_id, topics=inputs,
                         deadletter_topic=runtime.topic(topics.deadletter(SERVICE)), max_batch=settings.max_batch,
                         max_wait_ms=settings.max_wait_ms, transactional=True)
     log.info("model loaded", extra={"model_version": model.version})
