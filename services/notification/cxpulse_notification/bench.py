@@ -32,7 +32,7 @@ from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.topics import TopicSpec, create_topics
 
 from .app import build
-from .model import ALERT_SCHEMA
+from .notice import ALERT_SCHEMA
 from .routes import load_router
 from .settings import NotificationSettings
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
