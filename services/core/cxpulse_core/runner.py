@@ -11,6 +11,9 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Protocol
 
+from confluent_kafka import KafkaException
+from pydantic import ValidationError
+
 from .brokerwatch import watch_broker
 from .dlq import DeadLetterLimitError, InvalidRatioLimit
 from .health import Health
@@ -24,6 +27,8 @@ from .settings import KafkaSettings, RuntimeSettings, SchemaRegistrySettings
 log = logging.getLogger(__name__)
 
 
+# Errors of a bad setting (a value the client or a settings class refuses): left to exit_on_bad_settings.
+BAD_SETTINGS = (ValidationError, KafkaException, ValueError)
 Build = Callable[[KafkaSettings, RuntimeSettings], tuple[LoopConfig, Handler]]
 
 
@@ -38,6 +43,8 @@ def run_service(service: str, build: Build, kafka: KafkaSettings | None = None,
     configure_logging(service, runtime.log_level)
     try:
         config, handler = build(kafka, runtime)
+    except BAD_SETTINGS:
+        raise  # one clear line and exit 2 (cxpulse_core.startup.exit_on_bad_settings)
     except Exception:
         log.exception("fatal error")
         return 1
@@ -55,6 +62,9 @@ def _run_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtim
     server = serve(health, runtime.http_host, runtime.http_port)
     try:
         loop = make_loop(config, handler, kafka, runtime, health)
+    except BAD_SETTINGS:
+        server.shutdown()
+        raise
     except Exception:
         log.exception("fatal error")
         server.shutdown()

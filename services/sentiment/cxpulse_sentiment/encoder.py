@@ -1,13 +1,11 @@
 """Sentence encoder for serving: ONNX Runtime + `tokenizers`, no torch.
 
-The exported graph (export_onnx.py) already does masked mean pooling and L2 normalisation, so the
-output is the sentence-transformers embedding. Inputs are padded to the longest text of each batch
-(not to a fixed 128) because contact-center turns are short and padding is pure wasted compute.
+The exported graph already does masked mean pooling and L2 normalisation, so the output is the
+sentence-transformers embedding.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,38 +32,28 @@ def make_session(onnx_path: Path, threads: int | None = None) -> ort.InferenceSe
 
 
 class Encoder:
-    def __init__(self, session: ort.InferenceSession, tokenizer_path: Path, batch_size: int = 32,
-                 sort_by_length: bool = True) -> None:
+    """One text per ONNX call. The shipped encoder is dynamically quantized (int8): activations are quantized per
+    call, so a text scored in a batch would depend on its neighbours (encoder_meta.json `onnx_batch_size: 1`,
+    MODEL_CARD.md); one text per call keeps every score reproducible and was also the fastest on 2 cores. Texts
+    are still tokenized together, in one call of the tokenizer."""
+
+    def __init__(self, session: ort.InferenceSession, tokenizer_path: Path) -> None:
         self.session = session
-        self.batch_size = batch_size
-        self.sort_by_length = sort_by_length
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        # The shipped tokenizer.json pads/truncates to a fixed 128; we pad per batch ourselves.
+        # The shipped tokenizer.json pads/truncates to a fixed 128; one text per call needs no padding.
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
 
     @classmethod
-    def from_dir(cls, artifact_dir: Path, threads: int | None = None, **kw: object) -> Encoder:
-        # The artifact says how many texts one ONNX call may take (1 for dynamically quantized encoders).
-        meta = json.loads((artifact_dir / "encoder_meta.json").read_text())
-        kw.setdefault("batch_size", meta.get("onnx_batch_size", 32))
-        return cls(make_session(artifact_dir / "encoder.onnx", threads), artifact_dir / "tokenizer.json", **kw)  # type: ignore[arg-type]
+    def from_dir(cls, artifact_dir: Path, threads: int | None = None) -> Encoder:
+        return cls(make_session(artifact_dir / "encoder.onnx", threads), artifact_dir / "tokenizer.json")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised (n, 384) float32 embeddings, in input order."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
-        order = np.argsort([len(x) for x in ids], kind="stable") if self.sort_by_length else np.arange(len(ids))
-        # Sorting by length groups similar lengths into a batch, so little padding is computed.
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            width = max(len(ids[i]) for i in idx)
-            input_ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                input_ids[row, :len(ids[i])] = ids[i]
-                mask[row, :len(ids[i])] = 1
-            out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+        for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=True)):
+            input_ids = np.asarray([encoding.ids], dtype=np.int64)
+            out[i] = self.session.run(None, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)})[0][0]
         return out

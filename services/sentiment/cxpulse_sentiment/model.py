@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +14,6 @@ from .encoder import Encoder
 from .heads import POLARITY, Heads
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-# Optional LRU for short repeated turns ("yes", "okay"). Off by default: measured no gain (short turns are the
-# cheapest to encode and repeats inside one call are already deduplicated); see MODEL_CARD.md.
-CACHE_MAX_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -41,26 +37,21 @@ def encoder_version(artifact_dir: Path) -> str:
 
 
 class SentimentModel:
-    def __init__(self, encoder: Encoder, heads: Heads, version: str, cache_size: int = 0,
-                 encoder_version: str = "unknown") -> None:
+    def __init__(self, encoder: Encoder, heads: Heads, version: str, encoder_version: str = "unknown") -> None:
         self.encoder = encoder
         self.heads = heads
         self.version = version
         self.encoder_version = encoder_version
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, Prediction] = OrderedDict()
 
     @classmethod
-    def load(
-        cls, artifact_dir: Path | None = None, threads: int | None = None, cache_size: int = 0
-    ) -> SentimentModel:
+    def load(cls, artifact_dir: Path | None = None, threads: int | None = None) -> SentimentModel:
         """Load the packaged (or given) artifacts; never touches the network."""
         d = Path(artifact_dir) if artifact_dir is not None else ARTIFACTS
         meta = json.loads((d / "encoder_meta.json").read_text())
         heads = Heads.load(d / "heads.npz")
         # e.g. minilm-l6-ft1-int8-pc+heads-2026.12.1: encoder (ftN: top N layers fine-tuned), quantization, heads
         version = f"{meta.get('name', 'minilm-l6')}-{meta['variant']}+{heads.version}"
-        return cls(Encoder.from_dir(d, threads=threads), heads, version, cache_size, encoder_version(d))
+        return cls(Encoder.from_dir(d, threads=threads), heads, version, encoder_version(d))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised (n, 384) float32 sentence embeddings, in input order."""
@@ -71,28 +62,13 @@ class SentimentModel:
         return self.heads.polarity_proba(self.encoder.embed(list(texts)))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One prediction per text, in input order; a text repeated within the call is encoded once."""
         texts = list(texts)
-        out: list[Prediction | None] = [None] * len(texts)
-        todo: dict[str, list[int]] = {}  # unique uncached text -> positions (duplicates encoded once)
-        for i, t in enumerate(texts):
-            hit = self._cache.get(t) if self.cache_size and len(t) <= CACHE_MAX_CHARS else None
-            if hit is not None:
-                self._cache.move_to_end(t)
-                out[i] = hit
-            else:
-                todo.setdefault(t, []).append(i)
-        if todo:
-            uniq = list(todo)
-            for t, pred in zip(uniq, self._predict_uncached(uniq), strict=True):
-                for i in todo[t]:
-                    out[i] = pred
-                if self.cache_size and len(t) <= CACHE_MAX_CHARS:
-                    self._cache[t] = pred
-                    if len(self._cache) > self.cache_size:
-                        self._cache.popitem(last=False)
-        return out  # type: ignore[return-value]
+        unique = list(dict.fromkeys(texts))
+        predicted = dict(zip(unique, self._predict(unique), strict=True))
+        return [predicted[t] for t in texts]
 
-    def _predict_uncached(self, texts: list[str]) -> list[Prediction]:
+    def _predict(self, texts: list[str]) -> list[Prediction]:
         x = self.encoder.embed(texts)
         pol = self.heads.polarity_proba(x)
         emo = self.heads.emotion_proba(x)
