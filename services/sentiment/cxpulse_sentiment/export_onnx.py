@@ -105,7 +105,7 @@ def check_against_torch(model_dir: Path, onnx_path: Path) -> float:
     with torch.no_grad():
         ref = np.vstack([enc(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)).numpy()
                          for ids in (e.ids for e in tok.encode_batch(CHECK))])
-    got = Encoder(ort.InferenceSession(str(onnx_path)), onnx_path.parent / "tokenizer.json", batch_size=1).embed(CHECK)
+    got = Encoder(ort.InferenceSession(str(onnx_path)), onnx_path.parent / "tokenizer.json").embed(CHECK)
     return float(np.max(1.0 - np.sum(ref * got, axis=1)))
 
 

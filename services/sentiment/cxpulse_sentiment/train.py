@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     enc = Encoder.from_dir(args.artifacts)  # embeddings exactly as served (same texts per ONNX call)
-    key = hashlib.sha256((args.artifacts / "encoder.onnx").read_bytes()).hexdigest() + f"/b{enc.batch_size}"
+    key = hashlib.sha256((args.artifacts / "encoder.onnx").read_bytes()).hexdigest() + "/b1"  # one text per ONNX call
     ge, cs = "goemotions", "cs-synth"
     splits = {f"{ge}-train": sample(load_goemotions("train"), GOEMOTIONS_TRAIN_N), f"{ge}-dev": load_goemotions("dev"),
               f"{ge}-test": load_goemotions("test"), f"{cs}-train": sample(load_cs_synth("train"), CS_SYNTH_TRAIN_N),

@@ -37,7 +37,7 @@ def _setup(kafka: KafkaSettings) -> tuple[RuntimeSettings, dict[str, str]]:
     runtime = RuntimeSettings(topic_prefix=unique_name("bench-replicas") + ".", http_port=0)
     create_topics(kafka, [dataclasses.replace(s, partitions=PARTITIONS) for s in load_topics()], runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-replicas-"))
-    env = isolated_env(runtime.topic_prefix, work) | {"CXPULSE_LOG_LEVEL": "WARNING", "SENTIMENT_CACHE_SIZE": "0",
+    env = isolated_env(runtime.topic_prefix, work) | {"CXPULSE_LOG_LEVEL": "WARNING",
                                                       "CXPULSE_SENTIMENT_THREADS": "1"}
     return runtime, env | {"_work": str(work)}
 

@@ -4,7 +4,7 @@ the only fair comparison on a shared machine whose speed swings between runs.
     python -m cxpulse_sentiment.training.bench_ab OLD_ARTIFACTS NEW_ARTIFACTS [--rounds 5] [--n 1500]
 
 Uses bench_model.measure (the `make bench` raw-model measurement: 32 texts per predict call, one per ONNX call
-for the int8 encoders, no LRU cache) on the same realistic utterances.
+for the int8 encoders) on the same realistic utterances.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--n", type=int, default=1500)
     args = ap.parse_args(argv)
-    models = {str(d): SentimentModel.load(d, cache_size=0) for d in (args.a, args.b)}
+    models = {str(d): SentimentModel.load(d) for d in (args.a, args.b)}
     runs: dict[str, list[dict]] = {d: [] for d in models}
     for _ in range(args.rounds):
         for d, m in models.items():
