@@ -13,11 +13,11 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from cxpulse_core.ids import now_ms
 from cxpulse_core.kafka import make_producer
-from cxpulse_core.serde import Serde
+from cxpulse_core.records import LabelCorrection, SentimentLabel, Speaker
+from cxpulse_core.serde import Serde, encode_record
 from cxpulse_core.settings import KafkaSettings
 
-LABEL_CORRECTION = "io.cxpulse.feedback.LabelCorrection"
-LABELS = ("negative", "neutral", "positive")
+LABELS = tuple(SentimentLabel)
 
 
 class CorrectionError(ValueError):
@@ -28,20 +28,20 @@ class CorrectionError(ValueError):
         self.status = status
 
 
-def correction_record(context: dict[str, Any], turn: dict[str, Any], label: str, user: str) -> dict[str, Any]:
+def correction_record(context: dict[str, Any], turn: dict[str, Any], label: str, user: str) -> LabelCorrection:
+    """The correction of `turn` (as the drill-down shows it) of the contact with `context` to `label`."""
     if label not in LABELS:
         raise CorrectionError(f"label must be one of {', '.join(LABELS)}")
     if label == turn["label"]:
         raise CorrectionError(f"the model already said {label}")
     now = now_ms()
-    return {
-        "event_id": str(uuid.uuid4()), "contact_id": context["contact_id"], "account_id": context.get("account_id"),
-        "agent_id": context.get("agent_id"), "queue": context.get("queue"),
-        "channel": context.get("channel") or "voice",
-        "utterance_id": turn.get("utterance_id"), "turn": turn["turn"], "speaker": turn["speaker"],
-        "text": turn["text"], "model_label": turn["label"], "model_score": float(turn["score"]),
-        "model_version": turn.get("model_version") or "unknown", "corrected_label": label, "corrected_by": user,
-        "utterance_time": turn["event_time"], "event_time": now, "produced_time": now}
+    return LabelCorrection(
+        event_id=str(uuid.uuid4()), contact_id=context["contact_id"], account_id=context.get("account_id"),
+        agent_id=context.get("agent_id"), queue=context.get("queue"), channel=context.get("channel") or "voice",
+        utterance_id=turn.get("utterance_id"), turn=turn["turn"], speaker=Speaker(turn["speaker"]),
+        text=turn["text"], model_label=SentimentLabel(turn["label"]), model_score=float(turn["score"]),
+        model_version=turn.get("model_version") or "unknown", corrected_label=SentimentLabel(label),
+        corrected_by=user, utterance_time=turn["event_time"], event_time=now, produced_time=now)
 
 
 class CorrectionSink:
@@ -52,7 +52,7 @@ class CorrectionSink:
         self.kafka, self.topic, self.serde = kafka, topic, serde
         self._producer: Producer | None = None
 
-    async def send(self, record: dict[str, Any], timeout_s: float = 15.0) -> None:
+    async def send(self, record: LabelCorrection, timeout_s: float = 15.0) -> None:
         if self._producer is None:
             self._producer = make_producer(self.kafka)
         loop = asyncio.get_running_loop()
@@ -68,8 +68,8 @@ class CorrectionSink:
                     done.set_exception(RuntimeError(f"correction not stored: {error}"))
             loop.call_soon_threadsafe(settle)
 
-        value = self.serde.encode(LABEL_CORRECTION, record, self.topic)
-        self._producer.produce(self.topic, value, record["contact_id"].encode(), on_delivery=delivered)
+        value = encode_record(self.serde, record, self.topic)
+        self._producer.produce(self.topic, value, record.contact_id.encode(), on_delivery=delivered)
         await loop.run_in_executor(None, self._producer.flush, timeout_s)
         await asyncio.wait_for(done, timeout_s)
 

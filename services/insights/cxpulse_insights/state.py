@@ -19,6 +19,7 @@ from cxpulse_core.records import (
     ContactSentimentUpdate,
     ContactSummary,
     Escalation,
+    LabelCorrection,
     QualityScore,
     Speaker,
     SupervisorAlert,
@@ -158,9 +159,9 @@ class InsightsState:
             self.details.guidance(g)
         self._notify("contacts")
 
-    def record_correction(self, correction: dict[str, Any]) -> None:
+    def record_correction(self, correction: LabelCorrection) -> None:
         with self._lock:
-            self.details.corrected(correction)
+            self.details.corrected(correction.to_dict())
 
     def _remember_account(self, record: UtteranceSentiment) -> None:
         """The queue, agent and channel of an account's latest contact: what the churn bands filter by."""

@@ -134,7 +134,7 @@ def make_app(state: InsightsState, coalesce_s: float = 0.2, corrections: Correct
         except (RuntimeError, TimeoutError) as exc:
             return fail(str(exc), 503)
         state.record_correction(record)
-        return web.json_response(record, status=201)
+        return web.json_response(record.to_dict(), status=201)
 
     async def quality(request: web.Request) -> web.Response:
         return web.json_response(state.quality(review_only=request.query.get("review") == "true"))
