@@ -12,7 +12,7 @@ from typing import Any
 from cxpulse_core import topics
 from cxpulse_core.changelog import read_to_end
 from cxpulse_core.loop import LoopConfig
-from cxpulse_core.runner import run_stream_service
+from cxpulse_core.runner import run_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 
@@ -44,6 +44,5 @@ def build(settings: IngestSettings, runtime: RuntimeSettings,
 
 
 def main(argv: list[str] | None = None) -> int:
-    kafka, runtime = KafkaSettings(), RuntimeSettings()
-    config, handler = build(IngestSettings(), runtime, kafka)  # settings first: a bad one is one clear line
-    return run_stream_service(config, handler, kafka, runtime)
+    settings = IngestSettings()  # read before anything starts: a bad setting is reported as one clear line
+    return run_service(SERVICE, lambda kafka, runtime: build(settings, runtime, kafka))

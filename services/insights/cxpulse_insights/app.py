@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass
 
 from cxpulse_core.changelog import read_to_end, topic_partitions
-from cxpulse_core.logs import configure_logging
 from cxpulse_core.loop import LoopConfig
-from cxpulse_core.runner import run_stream_service
+from cxpulse_core.runner import run_service
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.startup import EXIT_CONFIG
@@ -83,16 +82,23 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
 
 
 def main(argv: list[str] | None = None) -> int:
-    kafka, runtime, settings = KafkaSettings(), RuntimeSettings(), InsightsSettings()
+    settings = InsightsSettings()  # read before anything starts: a bad setting is reported as one clear line
     try:
         auth = Auth.from_settings(AuthSettings())
-    except AuthConfigError as exc:  # one clear line, as for any other bad setting (cxpulse_core.startup)
+    except AuthConfigError as exc:  # one clear line too (cxpulse_core.startup's format)
         print(f"cxpulse insights: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(SERVICE, runtime.log_level)  # before build(): it reads the progress topic and logs
-    insights = build(settings, runtime, kafka)
-    web = insights.web(settings, kafka, auth).start()
+    web: WebServer | None = None
+
+    def start(kafka: KafkaSettings, runtime: RuntimeSettings) -> tuple[LoopConfig, InsightsHandler]:
+        """After run_service configured logging: the replay boundary, the handler, the dashboard beside the loop."""
+        nonlocal web
+        insights = build(settings, runtime, kafka)
+        web = insights.web(settings, kafka, auth).start()
+        return insights.config, insights.handler
+
     try:
-        return run_stream_service(insights.config, insights.handler, kafka, runtime)
+        return run_service(SERVICE, start)
     finally:
-        web.stop()
+        if web is not None:
+            web.stop()
