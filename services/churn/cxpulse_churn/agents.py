@@ -18,6 +18,7 @@ from faust.types import Message
 
 from cxpulse_core.dlq import Reject
 from cxpulse_core.ids import now_ms
+from cxpulse_core.records import ChurnRisk, ContactSentimentUpdate, ContactSummary, Escalation
 from cxpulse_core.serde import Decoded
 
 from . import metrics as m
@@ -33,40 +34,41 @@ from .app import (
     settings,
 )
 from .history import add_entry, entry_from_summary, mark_escalated
-from .scoring import RISK_SCHEMA, AccountState, Job, contact_job, decay_due, horizon_ms, new_state, score_jobs
+from .scoring import AccountState, Job, contact_job, decay_due, horizon_ms, new_state, score_jobs
 
 log = logging.getLogger(__name__)
 SERVICE = m.SERVICE
-SUMMARY, UPDATE, ESCALATION = ("io.cxpulse.sentiment.ContactSummary", "io.cxpulse.sentiment.ContactSentimentUpdate",
-                               "io.cxpulse.routing.Escalation")
 HORIZON_MS, AFTER_MS = horizon_ms(settings.decay_horizon_days), int(settings.decay_after_s * 1000)
 
 
 @app.agent(contacts_in, concurrency=1, name="route-contacts")
 @runtime.each_record()
 async def route_contacts(key: str | None, value: Decoded, message: Message) -> Reject | None:
-    if value.schema == UPDATE:
-        m.SKIPPED.labels(SERVICE, "contact_update").inc()
-        return None
-    return await _route(value, SUMMARY, message)
+    match value.typed:
+        case ContactSummary():
+            return await _route(value.value, "contact")
+        case ContactSentimentUpdate():
+            m.SKIPPED.labels(SERVICE, "contact_update").inc()
+            return None
+        case other:
+            return Reject("unexpected_schema", f"{other.SCHEMA} on {message.topic}")
 
 
 @app.agent(escalations_in, concurrency=1, name="route-escalations")
 @runtime.each_record()
 async def route_escalations(key: str | None, value: Decoded, message: Message) -> Reject | None:
-    return await _route(value, ESCALATION, message)
-
-
-async def _route(value: Decoded, expected: str, message: Message) -> Reject | None:
-    """Checks one input record and forwards what the scorer needs to the account topic."""
-    if value.schema != expected:
+    if not isinstance(value.typed, Escalation):
         return Reject("unexpected_schema", f"{value.schema} on {message.topic}")
-    v = value.value
+    return await _route(value.value, "escalation")
+
+
+async def _route(v: dict[str, Any], kind: str) -> Reject | None:
+    """Forwards what the scorer needs of a summary or an escalation to the account topic."""
     if not v.get("account_id"):
         m.SKIPPED.labels(SERVICE, "no_account").inc()
         return None
     try:
-        if expected == SUMMARY:
+        if kind == "contact":
             body: dict[str, Any] = {"kind": "contact", "entry": entry_from_summary(v)}
         else:
             body = {"kind": "escalation", "contact_id": str(v["contact_id"]), "at_ms": int(v["event_time"])}
@@ -113,7 +115,7 @@ async def _publish(jobs: list[Job]) -> list[dict[str, Any]]:
     records = score_jobs(model, jobs, now_ms(), settings.n_reasons)
     m.SCORING_LATENCY.labels(SERVICE, jobs[0].trigger).observe(time.perf_counter() - t0)
     for r in records:
-        await runtime.send(risk_out, r["account_id"], RISK_SCHEMA, r)  # until acknowledged
+        await runtime.send(risk_out, r["account_id"], ChurnRisk.SCHEMA, r)  # until acknowledged
         m.SCORES.labels(SERVICE, r["trigger"], r["band"]).inc()
     return records
 

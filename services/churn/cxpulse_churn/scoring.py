@@ -19,7 +19,6 @@ from .features import DAY_MS, features
 from .history import visible
 from .model import ChurnModel
 
-RISK_SCHEMA = "io.cxpulse.churn.ChurnRisk"
 AccountState = dict[str, Any]
 
 

@@ -32,7 +32,7 @@ from .faust_codec import Undecodable
 from .faust_fetch import commit_past_markers
 from .faust_ops import LagReporter, recovered
 from .health import Health
-from .serde import Decoded
+from .serde import Decoded, SerdeError
 from .settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class AgentRuntime:
         else:
             try:
                 reject = await handle(_key(message.key), value, message)
+            except SerdeError as exc:  # Decoded.typed: a value that does not fit its typed record
+                reject = Reject("decode_error", str(exc), "SerdeError")
             except Exception as exc:  # one bad record must not stall the partition
                 log.exception("failed to handle a record", extra={"topic": message.topic,
                                                                   "partition": message.partition,

@@ -17,15 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import faust
 from faust.types import Message
 
 from cxpulse_core.dlq import Reject
+from cxpulse_core.records import (
+    AgentGuidance,
+    ChurnRisk,
+    ContactSentimentUpdate,
+    ContactSummary,
+    Escalation,
+    SupervisorAlert,
+    UtteranceSentiment,
+)
 from cxpulse_core.serde import Decoded
 
 from . import metrics as m
-from . import records
+from . import outputs
 from .app import (
     alerts_out,
     app,
@@ -50,10 +60,6 @@ from .rules import RulesError
 
 log = logging.getLogger("cxpulse_routing")
 S = m.SERVICE
-UPDATE = "io.cxpulse.sentiment.ContactSentimentUpdate"
-SUMMARY = "io.cxpulse.sentiment.ContactSummary"
-CHURN = "io.cxpulse.churn.ChurnRisk"
-UTTERANCE = "io.cxpulse.sentiment.UtteranceSentiment"
 _skips_logged: set[tuple[str, str]] = set()
 
 
@@ -61,41 +67,49 @@ _skips_logged: set[tuple[str, str]] = set()
 @runtime.each_record()
 async def decide(key: str | None, value: Decoded, message: Message) -> Reject | None:
     contact_id = _key(key, value)
-    if value.schema == SUMMARY:
-        if contact_id in contacts:
-            del contacts[contact_id]
-        expiry.forget(contact_id)
-        # The guided turns go with it where both topics have as many partitions (a contact is then on the same
-        # partition number in both); else they expire.
-        if guided.partitions == contacts.partitions and contact_id in guided:
-            del guided[contact_id]
-            guided_expiry.forget(contact_id)
-        return None
-    if value.schema != UPDATE:
-        return Reject("unexpected_schema", f"{value.schema} is not read from the contacts topic")
-    update = value.value
+    match value.typed:
+        case ContactSentimentUpdate():
+            return await _decide(contact_id, value.value, message.partition)
+        case ContactSummary():  # the contact ended
+            _forget(contact_id)
+            return None
+        case other:
+            return Reject("unexpected_schema", f"{other.SCHEMA} is not read from the contacts topic")
+
+
+async def _decide(contact_id: str, update: dict[str, Any], partition: int) -> None:
     risk = churn.get(update["account_id"]) if update.get("account_id") else None
     state = ContactState.from_dict(contacts.get(contact_id))
     if update["turn"] <= state.last_turn:
-        return None  # a replay (after a restart) of a turn whose decisions were produced already
+        return  # a replay (after a restart) of a turn whose decisions were produced already
     decisions = evaluate(rules.rules, state, update, risk)
     for name in decisions.suppressed:
         m.DECISIONS.labels(S, name, "suppressed").inc()
     if decisions.escalation:
-        record = records.escalation(decisions.escalation, update, risk)
-        await _emit(escalations_out, records.ESCALATION, record, "escalation")
+        record = outputs.escalation(decisions.escalation, update, risk)
+        await _emit(escalations_out, Escalation.SCHEMA, record, "escalation")
         m.DECISIONS.labels(S, decisions.escalation.rule.name, "escalation").inc()
         m.ESCALATIONS.labels(S, record["target_queue"]).inc()
     if decisions.alert:
-        record = records.alert(decisions.alert, update, risk, facts(update, risk))
-        await _emit(alerts_out, records.ALERT, record, "alert")
+        record = outputs.alert(decisions.alert, update, risk, facts(update, risk))
+        await _emit(alerts_out, SupervisorAlert.SCHEMA, record, "alert")
         m.DECISIONS.labels(S, decisions.alert.rule.name, "alert").inc()
         m.ALERTS.labels(S, record["severity"], record["team"]).inc()
     # The state (its turn) is written only once the outputs are acknowledged: a restart that replays this
     # update either finds the turn done (outputs surely out) or decides it again (same event ids).
     contacts[contact_id] = state.to_dict()
-    expiry.touch(contact_id, message.partition)
-    return None
+    expiry.touch(contact_id, partition)
+
+
+def _forget(contact_id: str) -> None:
+    if contact_id in contacts:
+        del contacts[contact_id]
+    expiry.forget(contact_id)
+    # The guided turns go with it where both topics have as many partitions (a contact is then on the same
+    # partition number in both); else they expire.
+    if guided.partitions == contacts.partitions and contact_id in guided:
+        del guided[contact_id]
+        guided_expiry.forget(contact_id)
 
 
 @app.agent(churn_in, name="remember", concurrency=1)
@@ -105,7 +119,7 @@ async def remember(key: str | None, value: Decoded | None, message: Message) -> 
     if value is None:
         churn.pop(account_id, None)
         return None
-    if value.schema != CHURN:
+    if not isinstance(value.typed, ChurnRisk):
         return Reject("unexpected_schema", f"{value.schema} is not read from the churn topic")
     risk, known = value.value, churn.get(account_id)
     if known is None or risk["as_of_time"] >= known["as_of_time"]:
@@ -117,7 +131,7 @@ async def remember(key: str | None, value: Decoded | None, message: Message) -> 
 @runtime.each_record()
 async def assist(key: str | None, value: Decoded, message: Message) -> Reject | None:
     contact_id = _key(key, value)
-    if value.schema != UTTERANCE:
+    if not isinstance(value.typed, UtteranceSentiment):
         return Reject("unexpected_schema", f"{value.schema} is not read from the utterances topic")
     utterance = value.value
     emotion = guide.needs_guidance(utterance)
@@ -134,8 +148,8 @@ async def assist(key: str | None, value: Decoded, message: Message) -> Reject | 
         return None
     except EmbeddingError as exc:
         return Reject("invalid_embedding", str(exc))
-    record = records.guidance(guide.advise(emotion, vector), utterance)
-    await _emit(guidance_out, records.GUIDANCE, record, "guidance")
+    record = outputs.guidance(guide.advise(emotion, vector), utterance)
+    await _emit(guidance_out, AgentGuidance.SCHEMA, record, "guidance")
     guided[contact_id] = utterance["turn"]  # after the acknowledgement, as in decide
     guided_expiry.touch(contact_id, message.partition)
     m.GUIDANCE.labels(S, emotion).inc()

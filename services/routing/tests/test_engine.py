@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conversations import NEUTRAL, churn, conversation
 
-from cxpulse_routing import records
+from cxpulse_core.records import AgentGuidance, Escalation, SupervisorAlert
+from cxpulse_routing import outputs
 from cxpulse_routing.engine import ContactState, evaluate, facts
 from cxpulse_routing.rules import load_rules, parse_rules
 
@@ -51,7 +52,7 @@ def test_agent_turns_do_not_trigger_rules_and_evidence_names_the_customer_turns(
     assert escalations == [(11, "sustained_negative", "tier2_support")]  # the 6th customer turn is turn 11
     state = ContactState()
     firing = next(d.escalation for u in updates if (d := evaluate(rules, state, u, None)).escalation)
-    record = records.escalation(firing, updates[10], None)
+    record = outputs.escalation(firing, updates[10], None)
     assert [(e["turn"], e["score"]) for e in record["evidence"]] == [(7, -0.5), (9, -0.6), (11, -0.7)]
     assert record["priority"] == 3 and "for 3 turns" in record["reason"]
 
@@ -107,8 +108,8 @@ def test_alert_record_is_deterministic_and_names_the_team(rules):
     updates = escalating()
     state = ContactState()
     firing = next(d.alert for u in updates if (d := evaluate(rules, state, u, None)).alert)
-    first = records.alert(firing, updates[5], None, facts(updates[5], None))
-    again = records.alert(firing, updates[5], None, facts(updates[5], None))
+    first = outputs.alert(firing, updates[5], None, facts(updates[5], None))
+    again = outputs.alert(firing, updates[5], None, facts(updates[5], None))
     assert first["alert_id"] == again["alert_id"] == first["event_id"]
     assert first["team"] == "billing" and first["severity"] == "warning" and "c-1" in first["summary"]
 
@@ -123,10 +124,11 @@ def test_output_records_match_the_avro_contracts(rules):
     serde, updates, state = SingleObjectSerde(), escalating(), ContactState()
     decided = [(u, d) for u in updates if (d := evaluate(rules, state, u, churn())).escalation or d.alert]
     update, decision = decided[0]
-    for schema, record in ((records.ESCALATION, records.escalation(decision.escalation, update, churn())),
-                           (records.ALERT, records.alert(decision.alert, update, churn(), facts(update, churn())))):
+    for schema, record in ((Escalation.SCHEMA, outputs.escalation(decision.escalation, update, churn())),
+                           (SupervisorAlert.SCHEMA,
+                            outputs.alert(decision.alert, update, churn(), facts(update, churn())))):
         assert serde.decode(serde.encode(schema, record)).value == record
     guide = Guide.with_encoder(*load_library(SHIPPED.with_name("phrases.yaml")), HashingEncoder(), VERSION)
     turn = utterance("Why was I charged twice?", {**NEUTRAL, "anger": 0.9}, -0.8)
-    record = records.guidance(guide.advise("anger", HashingEncoder().embed([turn["text"]])[0]), turn)
-    assert serde.decode(serde.encode(records.GUIDANCE, record)).value == record
+    record = outputs.guidance(guide.advise("anger", HashingEncoder().embed([turn["text"]])[0]), turn)
+    assert serde.decode(serde.encode(AgentGuidance.SCHEMA, record)).value == record

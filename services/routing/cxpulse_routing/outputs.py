@@ -1,5 +1,6 @@
-"""Output records (Avro dicts) from decisions. Ids are derived from the contact, the rule and the turn, so a
-replay re-emits the same ids and downstream consumers drop the duplicates."""
+"""Output records (the Avro dicts of Escalation, SupervisorAlert, AgentGuidance) from decisions. Ids are derived
+from the contact, the rule and the turn, so a replay re-emits the same ids and downstream consumers drop the
+duplicates."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from cxpulse_core.ids import derived_id
 from .engine import Firing
 from .guidance import Guidance
 
-ESCALATION = "io.cxpulse.routing.Escalation"
-ALERT = "io.cxpulse.routing.SupervisorAlert"
-GUIDANCE = "io.cxpulse.routing.AgentGuidance"
 _CONTEXT = ("contact_id", "account_id", "customer_id", "agent_id", "queue", "channel", "journey_stage")
 
 
