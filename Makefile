@@ -20,7 +20,7 @@ $(STAMP): requirements.lock $(wildcard services/*/pyproject.toml)
 	$(BIN)/pip install --quiet --no-deps $(foreach s,$(SERVICES),-e $(s))
 	touch $@
 
-setup: $(STAMP) ## .venv with pinned dependencies and every service (the `cxpulse` command)
+setup: $(STAMP) ## .venv with pinned dependencies, every service and the lab (services/lab; the `cxpulse` command)
 
 kafka-up: ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PORT:-9092}); a no-op if it runs
 	deploy/kafka/kafka.sh up
@@ -66,17 +66,18 @@ demo: setup ## the main job: broker, every service, simulated traffic, live cons
 bench: setup ## every benchmark -> out/bench/results.json and out/bench/latency.png
 	$(BIN)/cxpulse bench $(BENCH_ARGS)
 
-$(TRAIN_STAMP): services/sentiment/requirements-train.lock
+$(TRAIN_STAMP): services/lab/requirements-train.lock
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install --quiet --upgrade pip
-	$(TRAIN_VENV)/bin/pip install --quiet -r services/sentiment/requirements-train.lock
+	$(TRAIN_VENV)/bin/pip install --quiet -r services/lab/requirements-train.lock
 	touch $@
 
 train-sentiment: setup $(TRAIN_STAMP) ## fine-tune the encoder (torch, .venv-train), export int8 ONNX, refit the heads
-	cd services/sentiment && HF_HUB_OFFLINE=1 ../../$(TRAIN_VENV)/bin/python -m cxpulse_sentiment.training.finetune \
-		--out out/finetuned $(FINETUNE_ARGS)
-	cd services/sentiment && HF_HUB_OFFLINE=1 ../../$(TRAIN_VENV)/bin/python -m cxpulse_sentiment.export_onnx \
-		--model-dir out/finetuned/model --out cxpulse_sentiment/artifacts --variant int8-pc
+	cd services/lab && HF_HUB_OFFLINE=1 PYTHONPATH=.:../sentiment ../../$(TRAIN_VENV)/bin/python \
+		-m cxpulse_lab.sentiment.training.finetune --out out/finetuned $(FINETUNE_ARGS)
+	cd services/lab && HF_HUB_OFFLINE=1 PYTHONPATH=.:../sentiment ../../$(TRAIN_VENV)/bin/python \
+		-m cxpulse_lab.sentiment.export_onnx --model-dir out/finetuned/model \
+		--out ../sentiment/cxpulse_sentiment/artifacts --variant int8-pc
 	$(BIN)/cxpulse train sentiment
 
 train-sentiment-heads: setup ## only refit the sentiment heads on the shipped encoder (no torch; minutes)

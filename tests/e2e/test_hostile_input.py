@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 from cxpulse_core import topics
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
-from cxpulse_sim.pipeline import Pipeline, isolated_env
+from cxpulse_lab.sim.pipeline import Pipeline, isolated_env
 
 pytestmark = pytest.mark.kafka
 RAW_SCHEMA = "io.cxpulse.raw.RawContactEvent"

@@ -18,7 +18,7 @@ from cxpulse_core import topics
 from cxpulse_core.testing.kafka import consume, produce
 from cxpulse_core.testing.net import free_port, wait_until
 from cxpulse_core.testing.receivers import WebhookReceiver
-from cxpulse_sim.pipeline import Pipeline, isolated_env, webhook_routes_file
+from cxpulse_lab.sim.pipeline import Pipeline, isolated_env, webhook_routes_file
 
 pytestmark = pytest.mark.kafka
 SECRET = "pii-webhook-secret"

@@ -14,10 +14,10 @@ from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.testing.kafka import consume
 from cxpulse_core.testing.net import wait_until
 from cxpulse_core.testing.receivers import WebhookReceiver
-from cxpulse_sim.pipeline import Pipeline, isolated_env, webhook_routes_file
-from cxpulse_sim.scenario import generate
-from cxpulse_sim.simulate import produce_events
-from cxpulse_sim.watch import PipelineWatch
+from cxpulse_lab.sim.pipeline import Pipeline, isolated_env, webhook_routes_file
+from cxpulse_lab.sim.scenario import generate
+from cxpulse_lab.sim.simulate import produce_events
+from cxpulse_lab.sim.watch import PipelineWatch
 
 pytestmark = pytest.mark.kafka
 SECRET = "e2e-webhook-secret"

@@ -16,9 +16,9 @@ from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.testing.process import EventTally, ReadinessWatch, ServiceProcess, read_topic, wait_until
 from cxpulse_core.testing.receivers import WebhookReceiver
 from cxpulse_core.topics import create_topics, load_topics
-from cxpulse_sim.pipeline import SERVICES, isolated_env, webhook_routes_file
-from cxpulse_sim.scenario import generate
-from cxpulse_sim.simulate import produce_events
+from cxpulse_lab.sim.pipeline import SERVICES, isolated_env, webhook_routes_file
+from cxpulse_lab.sim.scenario import generate
+from cxpulse_lab.sim.simulate import produce_events
 
 pytestmark = pytest.mark.kafka
 SECRET = "outage-webhook-secret"

@@ -20,7 +20,7 @@ from cxpulse_core.testing.services import start_loop
 from cxpulse_insights.app import build
 from cxpulse_insights.auth import Auth
 from cxpulse_insights.settings import AGENTS_TOPIC, QUALITY_TOPIC, InsightsSettings
-from cxpulse_sentiment.training.feedback import load as load_feedback
+from cxpulse_lab.sentiment.training.feedback import load as load_feedback
 
 pytestmark = pytest.mark.kafka
 

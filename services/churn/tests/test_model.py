@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from cxpulse_churn.features import FEATURE_NAMES, MONOTONE, NEG, feature_dict, features
 from cxpulse_churn.model import BANDS, ChurnModel
-from cxpulse_churn.simulator import simulate
+from cxpulse_lab.churn.simulator import simulate
 
 MODEL = ChurnModel.load()
 score = st.floats(-1.0, 1.0, allow_nan=False)

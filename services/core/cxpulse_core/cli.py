@@ -14,13 +14,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "produce": ("cxpulse_core.tools:produce_main", "produce JSON lines from stdin to a topic"),
     "tail": ("cxpulse_core.tools:tail_main", "print a topic's records as JSON lines"),
     "score": ("cxpulse_sentiment.score_cli:main", "score JSON or text lines from stdin with the sentiment model"),
-    "embed-phrases": ("cxpulse_sentiment.training.embed_phrases:main",
+    "embed-phrases": ("cxpulse_lab.sentiment.training.embed_phrases:main",
                       "recompute routing's phrase-embedding matrix with the sentiment encoder (after changing either)"),
     "train": ("cxpulse_core.cli:train", "retrain a model: cxpulse train sentiment | churn [--csv FILE]"),
     "evaluate": ("cxpulse_core.cli:evaluate", "evaluate a model on held-out data: cxpulse evaluate churn"),
-    "simulate": ("cxpulse_sim.simulate:main", "produce realistic simulated contact-center traffic"),
-    "demo": ("cxpulse_sim.demo:main", "run the whole pipeline on simulated traffic and report"),
-    "bench": ("cxpulse_sim.bench:main", "run the benchmarks and write out/bench/results.json"),
+    "simulate": ("cxpulse_lab.sim.simulate:main", "produce realistic simulated contact-center traffic"),
+    "demo": ("cxpulse_lab.sim.demo:main", "run the whole pipeline on simulated traffic and report"),
+    "bench": ("cxpulse_lab.sim.bench:main", "run the benchmarks and write out/bench/results.json"),
     "redrive": ("cxpulse_core.cli:redrive", "send dead letters through a service again: cxpulse redrive notification"),
 }
 
@@ -33,9 +33,9 @@ SERVICES = {
     "notification": "cxpulse_notification",
     "insights": "cxpulse_insights",
 }
-TRAINERS = {"sentiment": "cxpulse_sentiment.train:main", "churn": "cxpulse_churn.train:main"}
+TRAINERS = {"sentiment": "cxpulse_lab.sentiment.train:main", "churn": "cxpulse_lab.churn.train:main"}
 REDRIVERS = {"notification": "cxpulse_notification.redrive:main"}
-EVALUATORS = {"churn": "cxpulse_churn.evaluate:main", "sentiment": "cxpulse_sentiment.evaluate:main"}
+EVALUATORS = {"churn": "cxpulse_lab.churn.evaluate:main", "sentiment": "cxpulse_lab.sentiment.evaluate:main"}
 
 
 def _call(target: str, argv: list[str]) -> int:

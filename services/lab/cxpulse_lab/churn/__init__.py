@@ -1,0 +1,1 @@
+"""Churn model lab: the account simulator, training tables, training, evaluation and the scoring benchmark."""

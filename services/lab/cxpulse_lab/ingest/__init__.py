@@ -1,0 +1,1 @@
+"""Ingest benchmarks: through Kafka, the pure domain logic, and PII redaction."""

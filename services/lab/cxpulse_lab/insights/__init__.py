@@ -1,0 +1,1 @@
+"""Insights benchmarks: throughput and latency, and slow SSE clients."""

@@ -1,0 +1,1 @@
+"""Notification benchmark: alerts through the service to a signed-webhook receiver."""
