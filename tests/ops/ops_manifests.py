@@ -173,10 +173,11 @@ def check_dockerfile(svc: Service) -> list[str]:
     entry = [json.loads(a) for a in ins.get("ENTRYPOINT", [])]
     if entry != [["cxpulse", "run", svc.cli_name]]:
         problems.append(f"{path}: ENTRYPOINT {entry} is not ['cxpulse', 'run', '{svc.cli_name}']")
-    from cxpulse_core.cli import SERVICES as CLI_SERVICES
+    from cxpulse_core.cli import registered
 
-    if CLI_SERVICES.get(svc.cli_name) != svc.package:
-        problems.append(f"`cxpulse run {svc.cli_name}` does not start {svc.package} (cxpulse_core.cli.SERVICES)")
+    started = registered("cxpulse.services").get(svc.cli_name)
+    if started is None or started.module.split(".")[0] != svc.package:
+        problems.append(f"`cxpulse run {svc.cli_name}` does not start {svc.package} (its cxpulse.services entry point)")
     if ins.get("USER", [None])[-1] != str(IMAGE_UID):
         problems.append(f"{path}: USER {ins.get('USER')} is not {IMAGE_UID} (the manifests' runAsUser)")
     return problems

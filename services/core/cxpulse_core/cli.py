@@ -1,80 +1,66 @@
-"""`cxpulse`: one command for every service and tool. Subcommands import their module only when used,
-so `cxpulse tail` does not load a model."""
+"""`cxpulse`: one command for every service and tool. Core names no service: each installed package registers what
+it adds as entry points in its pyproject.toml, so an image has the commands of what it installed, and nothing more.
+
+Entry-point groups:
+  cxpulse.commands   NAME -> function(argv) -> exit status; the first line of its docstring is its help.
+                     Commands live in small `commands.py` modules that import their implementation only when
+                     called, so `cxpulse --help` or `cxpulse tail` does not load a model.
+  cxpulse.services   NAME -> the service's main(argv)          `cxpulse run NAME`
+  cxpulse.train      NAME -> main(argv)                        `cxpulse train NAME`
+  cxpulse.evaluate   NAME -> main(argv)                        `cxpulse evaluate NAME`
+  cxpulse.redrive    NAME -> main(argv)                        `cxpulse redrive NAME`
+"""
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
 
-# subcommand -> (module:function taking argv, help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("cxpulse_core.cli:run_service", "run a service: cxpulse run ingest|sentiment|churn|routing|notification"),
-    "topics": ("cxpulse_core.tools:topics_main", "create (idempotent) or list the topics of schemas/topics.yaml"),
-    "schemas": ("cxpulse_core.schemas_cli:main", "registry deploy step: cxpulse schemas subjects|register|check"),
-    "produce": ("cxpulse_core.tools:produce_main", "produce JSON lines from stdin to a topic"),
-    "tail": ("cxpulse_core.tools:tail_main", "print a topic's records as JSON lines"),
-    "score": ("cxpulse_sentiment.score_cli:main", "score JSON or text lines from stdin with the sentiment model"),
-    "embed-phrases": ("cxpulse_lab.sentiment.training.embed_phrases:main",
-                      "recompute routing's phrase-embedding matrix with the sentiment encoder (after changing either)"),
-    "train": ("cxpulse_core.cli:train", "retrain a model: cxpulse train sentiment | churn [--csv FILE]"),
-    "evaluate": ("cxpulse_core.cli:evaluate", "evaluate a model on held-out data: cxpulse evaluate churn"),
-    "simulate": ("cxpulse_lab.sim.simulate:main", "produce realistic simulated contact-center traffic"),
-    "demo": ("cxpulse_lab.sim.demo:main", "run the whole pipeline on simulated traffic and report"),
-    "bench": ("cxpulse_lab.sim.bench:main", "run the benchmarks and write out/bench/results.json"),
-    "redrive": ("cxpulse_core.cli:redrive", "send dead letters through a service again: cxpulse redrive notification"),
-}
-
-SERVICES = {
-    "ingest": "cxpulse_ingest",
-    "sentiment": "cxpulse_sentiment",
-    "churn": "cxpulse_churn",
-    "churn-scoring": "cxpulse_churn",
-    "routing": "cxpulse_routing",
-    "notification": "cxpulse_notification",
-    "insights": "cxpulse_insights",
-}
-TRAINERS = {"sentiment": "cxpulse_lab.sentiment.train:main", "churn": "cxpulse_lab.churn.train:main"}
-REDRIVERS = {"notification": "cxpulse_notification.redrive:main"}
-EVALUATORS = {"churn": "cxpulse_lab.churn.evaluate:main", "sentiment": "cxpulse_lab.sentiment.evaluate:main"}
+Command = Callable[[list[str]], "int | None"]
 
 
-def _call(target: str, argv: list[str]) -> int:
-    module, function = target.split(":")
-    return int(getattr(importlib.import_module(module), function)(argv) or 0)
+def registered(group: str) -> dict[str, EntryPoint]:
+    """The entry points of `group` by name, sorted (duplicates from an old install: the last one wins)."""
+    return {ep.name: ep for ep in sorted(entry_points(group=group), key=lambda ep: ep.name)}
 
 
-def _dispatch(table: dict[str, str], what: str, argv: list[str]) -> int:
+def _status(result: int | None) -> int:
+    return int(result or 0)
+
+
+def dispatch(group: str, verb: str, argv: list[str]) -> int:
+    """`cxpulse VERB NAME [options]`: NAME's entry point of `group` runs with the options."""
+    table = registered(group)
     if not argv or argv[0] not in table:
-        print(f"usage: cxpulse {what} {{{'|'.join(table)}}} [options]", file=sys.stderr)
-        return 2
-    return _call(table[argv[0]], argv[1:])
+        names = "|".join(table) or "(none installed)"
+        print(f"usage: cxpulse {verb} {{{names}}} [options]", file=sys.stderr)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return _status(table[argv[0]].load()(argv[1:]))
 
 
-def run_service(argv: list[str]) -> int:
-    services = {name: f"{module}.__main__:main" for name, module in SERVICES.items()}
-    return _dispatch(services, "run", argv)
+def _help_line(command: EntryPoint) -> str:
+    doc = getattr(command.load(), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def train(argv: list[str]) -> int:
-    return _dispatch(TRAINERS, "train", argv)
-
-
-def evaluate(argv: list[str]) -> int:
-    return _dispatch(EVALUATORS, "evaluate", argv)
-
-
-def redrive(argv: list[str]) -> int:
-    return _dispatch(REDRIVERS, "redrive", argv)
+def usage() -> str:
+    commands = registered("cxpulse.commands")
+    width = max((len(name) for name in commands), default=0) + 2
+    lines = ["usage: cxpulse <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}{_help_line(ep)}" for name, ep in commands.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: cxpulse <command> [options]\n\ncommands:")
-        for name, (_, help_text) in COMMANDS.items():
-            print(f"  {name:<10} {help_text}")
+    commands = registered("cxpulse.commands")
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print(usage())
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\ncxpulse: unknown command {argv[0]!r}", file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    return _call(COMMANDS[argv[0]][0], argv[1:])
+    return _status(commands[argv[0]].load()(argv[1:]))
 
 
 if __name__ == "__main__":

@@ -54,12 +54,47 @@ def config_error_line(service: str, exc: BaseException) -> str | None:
     return None
 
 
+def _default(field: Any, name: str) -> str:
+    if any(word in name for word in _SECRET_WORDS):
+        return "<hidden>"
+    return "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+
+
+def service_help(service: str, package: str, doc: str | None) -> str:
+    """`cxpulse run SERVICE --help`: what the service is and the environment variables of every settings class
+    loaded by importing it (a service is configured by its environment, not by options)."""
+    lines = [f"usage: cxpulse run {service}   (or: python -m {package})", ""]
+    if doc:
+        lines += [doc.strip(), ""]
+    lines.append("settings (environment variables, default):")
+    for cls in sorted(_settings_classes().values(), key=lambda c: c.__name__):
+        if cls.__module__.startswith("pydantic_settings"):
+            continue
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        lines.append(f"  {cls.__name__}:")
+        lines += [f"    {(prefix + name).upper():<40} {_default(field, name)}"
+                  for name, field in cls.model_fields.items()]
+    return "\n".join(lines)
+
+
+def _asks_for_help(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    argv = kwargs.get("argv", args[0] if args else None)
+    argv = sys.argv[1:] if argv is None else argv
+    return any(a in ("-h", "--help") for a in argv)
+
+
 def exit_on_bad_settings(service: str) -> Callable[[F], F]:
-    """Decorates a service's main(): a configuration error prints one line to stderr and returns exit code 2."""
+    """Decorates a service's main(): a configuration error prints one line to stderr and returns exit code 2;
+    `-h`/`--help` prints the service's help (`service_help`) and returns 0 without starting anything."""
 
     def wrap(main: F) -> F:
         @functools.wraps(main)
         def guarded(*args: Any, **kwargs: Any) -> int:
+            if _asks_for_help(args, kwargs):
+                module = sys.modules[main.__module__]
+                package = (module.__spec__.name if module.__spec__ else module.__name__).split(".")[0]  # -m: "__main__"
+                print(service_help(service, package, module.__doc__))
+                return 0
             try:
                 return main(*args, **kwargs)
             except (ValidationError, KafkaException, ValueError) as exc:

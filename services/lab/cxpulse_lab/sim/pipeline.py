@@ -52,6 +52,7 @@ class Pipeline:
     base_port: int = 8001  # services get base_port, base_port + 1, ...; 0 picks free ports
     env: dict[str, str] = field(default_factory=dict)  # extra settings for every service
     services: tuple[str, ...] = SERVICES
+    python: str = sys.executable  # the interpreter of the venv the services are installed in
     running: list[ServiceProcess] = field(default_factory=list)
 
     def start(self) -> None:
@@ -62,7 +63,7 @@ class Pipeline:
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CXPULSE_HTTP_PORT": str(port),
                 "CXPULSE_INSTANCE_ID": f"{name}-{port}"}
             log = self.log_dir / f"{name}.log"
-            self.running.append(ServiceProcess(name, port, _spawn(name, env, log, "w"), log, env))
+            self.running.append(ServiceProcess(name, port, _spawn(self.python, name, env, log, "w"), log, env))
 
     def kill_and_restart(self, name: str, timeout_s: float = 120.0) -> float | None:
         """kill -9 one service and start it again with the same settings on its existing state; returns the
@@ -71,7 +72,7 @@ class Pipeline:
         service.process.kill()
         service.process.wait(30)
         started = time.monotonic()
-        service.process = _spawn(name, service.env, service.log, "a")
+        service.process = _spawn(self.python, name, service.env, service.log, "a")
         while time.monotonic() - started < timeout_s:
             if service.process.poll() is not None:
                 raise RuntimeError(f"{name} exited ({service.process.returncode}) after a restart; see {service.log}")
@@ -121,9 +122,9 @@ class Pipeline:
         self.stop()
 
 
-def _spawn(name: str, env: dict[str, str], log: Path, mode: str) -> subprocess.Popen:
+def _spawn(python: str, name: str, env: dict[str, str], log: Path, mode: str) -> subprocess.Popen:
     with log.open(mode) as handle:
-        return subprocess.Popen([sys.executable, "-m", "cxpulse_core.cli", "run", name], env=env, stdout=handle,
+        return subprocess.Popen([python, "-m", "cxpulse_core.cli", "run", name], env=env, stdout=handle,
                                 stderr=subprocess.STDOUT)
 
 
