@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -60,16 +61,24 @@ def _default(field: Any, name: str) -> str:
     return "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
 
 
+def _settings_of(module_name: str) -> list[type[BaseSettings]]:
+    """The settings classes defined in `module_name` (none when there is no such module)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return []
+    return [c for c in vars(module).values()
+            if isinstance(c, type) and issubclass(c, BaseSettings) and c.__module__ == module_name]
+
+
 def service_help(service: str, package: str, doc: str | None) -> str:
-    """`cxpulse run SERVICE --help`: what the service is and the environment variables of every settings class
-    loaded by importing it (a service is configured by its environment, not by options)."""
+    """`cxpulse run SERVICE --help`: what the service is and the environment variables it reads (core's settings
+    and those of `<package>.settings`); a service is configured by its environment, not by options."""
     lines = [f"usage: cxpulse run {service}   (or: python -m {package})", ""]
     if doc:
         lines += [doc.strip(), ""]
     lines.append("settings (environment variables, default):")
-    for cls in sorted(_settings_classes().values(), key=lambda c: c.__name__):
-        if cls.__module__.startswith("pydantic_settings"):
-            continue
+    for cls in _settings_of(f"{package}.settings") + _settings_of("cxpulse_core.settings"):
         prefix = str(cls.model_config.get("env_prefix", ""))
         lines.append(f"  {cls.__name__}:")
         lines += [f"    {(prefix + name).upper():<40} {_default(field, name)}"
