@@ -55,8 +55,8 @@ class NotificationHandler:
 
     def _accept(self, incoming: Incoming) -> Result:
         try:
-            notice = to_notice(incoming.record.schema, incoming.record.value)
-        except (ValueError, KeyError) as exc:
+            notice = to_notice(incoming.record.typed)
+        except ValueError as exc:  # another record type (SerdeError too: one schemas/ does not define)
             return Reject("unexpected_record", str(exc), exc.__class__.__name__)
         targets = self.router.route(notice.facts())
         if not targets:

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cxpulse_core.loop import Deferred
+from cxpulse_core.records import Escalation, Record, SupervisorAlert
 
 from .limits import dedup_key
 from .policy import AttemptResult
 from .routes import Target
 
-ALERT_SCHEMA = "io.cxpulse.routing.SupervisorAlert"
-ESCALATION_SCHEMA = "io.cxpulse.routing.Escalation"
 PRIORITY_SEVERITY = {1: "critical", 2: "warning"}  # escalation priority -> severity; 3..5 are info
 
 
@@ -35,19 +34,20 @@ class Notice:
         return {"kind": self.kind, "team": self.team, "rule": self.rule, "severity": self.severity}
 
 
-def to_notice(schema: str, value: dict[str, Any]) -> Notice:
+def to_notice(record: Record) -> Notice:
     """Raises ValueError for a record of another type."""
-    if schema == ALERT_SCHEMA:
-        return Notice("alert", value["alert_id"], value["contact_id"], value["severity"], value["team"],
-                      value["rule"], value["summary"], value["reason"], value["origin_time"], value["event_time"],
-                      value)
-    if schema == ESCALATION_SCHEMA:
-        severity = PRIORITY_SEVERITY.get(value["priority"], "info")
-        summary = (f"Escalation of {value['contact_id']} to {value['target_queue']} (priority {value['priority']}): "
-                   f"{value['reason']}")
-        return Notice("escalation", value["event_id"], value["contact_id"], severity, value.get("queue") or "default",
-                      value["rule"], summary, value["reason"], value["origin_time"], value["event_time"], value)
-    raise ValueError(f"unexpected record type {schema}")
+    match record:
+        case SupervisorAlert() as alert:
+            return Notice("alert", alert.alert_id, alert.contact_id, alert.severity, alert.team, alert.rule,
+                          alert.summary, alert.reason, alert.origin_time, alert.event_time, alert.to_dict())
+        case Escalation() as escalation:
+            severity = PRIORITY_SEVERITY.get(escalation.priority, "info")
+            summary = (f"Escalation of {escalation.contact_id} to {escalation.target_queue} "
+                       f"(priority {escalation.priority}): {escalation.reason}")
+            return Notice("escalation", escalation.event_id, escalation.contact_id, severity,
+                          escalation.queue or "default", escalation.rule, summary, escalation.reason,
+                          escalation.origin_time, escalation.event_time, escalation.to_dict())
+    raise ValueError(f"unexpected record type {record.SCHEMA}")
 
 
 @dataclass(eq=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from notification_testdata import alert_value
 
+from cxpulse_core.records import ContactStarted, Escalation, SupervisorAlert
 from cxpulse_notification.email import build_message
 from cxpulse_notification.notice import to_notice
 from cxpulse_notification.routes import RoutesError, Target, load_router
@@ -77,7 +78,7 @@ def test_missing_routing_file(tmp_path):
 
 
 def test_payloads_and_templates():
-    notice = to_notice("io.cxpulse.routing.SupervisorAlert", alert_value())
+    notice = to_notice(SupervisorAlert.from_dict(alert_value()))
     body = json.loads(webhook_body(notice))
     assert body["alert_id"] == "a-1" and body["severity"] == "critical" and body["churn_probability"] == 0.71
     slack = json.loads(slack_body(notice, "https://cx.example.com"))
@@ -89,7 +90,7 @@ def test_payloads_and_templates():
 
 
 def test_email_message_is_multipart_alternative():
-    notice = to_notice("io.cxpulse.routing.SupervisorAlert", alert_value())
+    notice = to_notice(SupervisorAlert.from_dict(alert_value()))
     raw = build_message(notice, Target("email", "lead@example.com"), "cx <a@b.c>").as_bytes()
     message = message_from_bytes(raw, policy=default_policy)
     assert message.get_content_type() == "multipart/alternative"
@@ -99,7 +100,7 @@ def test_email_message_is_multipart_alternative():
 
 def test_escalations_become_notices():
     value = alert_value() | {"priority": 2, "target_queue": "retention", "event_id": "x-1", "queue": None}
-    notice = to_notice("io.cxpulse.routing.Escalation", value)
+    notice = to_notice(Escalation.from_dict(value))
     assert (notice.kind, notice.alert_id, notice.severity, notice.team) == ("escalation", "x-1", "warning", "default")
     with pytest.raises(ValueError, match="unexpected record type"):
-        to_notice("io.cxpulse.churn.ChurnRisk", value)
+        to_notice(ContactStarted.from_dict(value | {"sequence": 1, "source": "cxpulse", "ingest_time": 1}))

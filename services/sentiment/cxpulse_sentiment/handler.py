@@ -16,13 +16,23 @@ from cxpulse_core.embedding import pack_many
 from cxpulse_core.ids import derived_id, now_ms
 from cxpulse_core.loop import Incoming, Output, Result
 from cxpulse_core.memory import MemoryRelease, compacted
+from cxpulse_core.records import (
+    ContactEnded,
+    ContactSentimentUpdate,
+    ContactStarted,
+    ContactSummary,
+    Record,
+    Speaker,
+    Utterance,
+    UtteranceSentiment,
+)
+from cxpulse_core.serde import SerdeError
 from cxpulse_core.settings import KafkaSettings
 from cxpulse_core.state import ChangelogState, PartitionState, json_encode
 
 from .contact import ContactState, Turn
 
-NS = "io.cxpulse.interaction."
-SCORED_SPEAKERS = ("customer", "agent")
+SCORED_SPEAKERS = (Speaker.CUSTOMER, Speaker.AGENT)
 CONTEXT = ("account_id", "customer_id", "agent_id", "queue", "channel", "journey_stage")
 
 
@@ -37,6 +47,16 @@ def contact_store(topic: str, kafka: KafkaSettings | None,
     """Live contacts by partition, backed by the changelog `topic` (cx.sentiment.contact-state)."""
     return ChangelogState(topic, kafka, encode=lambda state: json_encode(state.to_json()),
                           decode=lambda key, raw: ContactState.from_json(key, json.loads(raw)), read=read)
+
+
+Event = ContactStarted | Utterance | ContactEnded
+
+
+def _typed(incoming: Incoming) -> Record | Reject:
+    try:
+        return incoming.record.typed
+    except SerdeError as exc:  # a writer schema schemas/ does not define, or a value that does not fit it
+        return Reject("unexpected_schema", str(exc), "SerdeError")
 
 
 class SentimentHandler:
@@ -70,27 +90,31 @@ class SentimentHandler:
 
     # -- processing --------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
-        scorable = [i for i in batch if i.record.schema == NS + "Utterance"
-                    and i.record.value["speaker"] in SCORED_SPEAKERS]
-        predicted = self.model.predict([i.record.value["text"] for i in scorable])
-        predictions = dict(zip((id(i) for i in scorable), predicted, strict=True))
-        embeddings = self._pack([id(i) for i in scorable], predicted)
+        records = [_typed(i) for i in batch]
+        scorable = [r for r in records if isinstance(r, Utterance) and r.speaker in SCORED_SPEAKERS]
+        predicted = self.model.predict([r.text for r in scorable])
+        predictions = dict(zip((id(r) for r in scorable), predicted, strict=True))
+        embeddings = self._pack([id(r) for r in scorable], predicted)
         results: list[Result] = []
         now = self.clock()
-        for incoming in batch:
-            value, schema = incoming.record.value, incoming.record.schema
+        for incoming, record in zip(batch, records, strict=True):
             partition = incoming.message.partition()
             contacts = self.contacts.partition(partition)
-            if schema == NS + "ContactStarted":
-                outputs = self._started(contacts, value)
-            elif schema == NS + "Utterance":
-                outputs = self._utterance(contacts, value, predictions.get(id(incoming)), embeddings.get(id(incoming)))
-            elif schema == NS + "ContactEnded":
-                outputs = self._ended(contacts, value)
-            else:
-                results.append(Reject("unexpected_schema", f"{schema} does not belong on the interactions topic"))
-                continue
-            contact_id = value["contact_id"]
+            match record:
+                case Reject():
+                    results.append(record)
+                    continue
+                case ContactStarted():
+                    outputs = self._started(contacts, record)
+                case Utterance():
+                    outputs = self._utterance(contacts, record, predictions.get(id(record)), embeddings.get(id(record)))
+                case ContactEnded():
+                    outputs = self._ended(contacts, record)
+                case _:
+                    results.append(Reject("unexpected_schema",
+                                          f"{record.SCHEMA} does not belong on the interactions topic"))
+                    continue
+            contact_id = record.contact_id
             state = contacts.get(contact_id)
             if state is not None:
                 state.touched_ms = now
@@ -130,52 +154,52 @@ class SentimentHandler:
         self.memory.note(self.expired - before, self._compact)
 
     @staticmethod
-    def _state(contacts: PartitionState[ContactState], value: dict[str, Any]) -> ContactState:
+    def _state(contacts: PartitionState[ContactState], record: Event) -> ContactState:
         """The contact's state, marked changed (one changelog record per contact per batch)."""
-        contact_id = value["contact_id"]
-        state = contacts.get(contact_id)
+        context = {k: getattr(record, k) for k in CONTEXT}
+        state = contacts.get(record.contact_id)
         if state is None:
-            state = ContactState(contact_id, {k: value.get(k) for k in CONTEXT}, value["event_time"])
-        state.fill_context(value)
-        contacts.set(contact_id, state)
+            state = ContactState(record.contact_id, context, record.event_time)
+        state.fill_context(context)
+        contacts.set(record.contact_id, state)
         return state
 
-    def _started(self, contacts: PartitionState[ContactState], value: dict[str, Any]) -> list[Output]:
-        self._state(contacts, value)
+    def _started(self, contacts: PartitionState[ContactState], started: ContactStarted) -> list[Output]:
+        self._state(contacts, started)
         return []
 
-    def _utterance(self, contacts: PartitionState[ContactState], value: dict[str, Any], prediction: Any,
+    def _utterance(self, contacts: PartitionState[ContactState], utterance: Utterance, prediction: Any,
                    embedding: dict[str, Any] | None = None) -> list[Output]:
-        state = self._state(contacts, value)
-        number = state.admit(value["event_id"])
+        state = self._state(contacts, utterance)
+        speaker = utterance.speaker.value
+        number = state.admit(utterance.event_id)
         if number is None or prediction is None:  # a replay must not count twice; bot and system turns carry
             return []  # no participant's sentiment
         emotions = dict(prediction.emotions)
-        state.add(Turn(number, value["speaker"], prediction.score, prediction.label,
+        state.add(Turn(number, speaker, prediction.score, prediction.label,
                        emotions.get("anger", 0.0), emotions.get("frustration", 0.0)))
-        common = {"contact_id": state.contact_id, **state.context, "event_time": value["event_time"],
-                  "origin_time": value["origin_time"], "produced_time": 0}
-        scored = {**common, "event_id": derived_id(value["event_id"], "sentiment"),
-                  "utterance_id": value["utterance_id"], "utterance_event_id": value["event_id"],
-                  "turn": number, "speaker": value["speaker"], "text": value["text"],
+        common = {"contact_id": state.contact_id, **state.context, "event_time": utterance.event_time,
+                  "origin_time": utterance.origin_time, "produced_time": 0}
+        scored = {**common, "event_id": derived_id(utterance.event_id, "sentiment"),
+                  "utterance_id": utterance.utterance_id, "utterance_event_id": utterance.event_id,
+                  "turn": number, "speaker": speaker, "text": utterance.text,
                   "label": prediction.label, "score": prediction.score, "score5": prediction.score5,
                   "emotions": emotions, "model_version": self.model.version, "embedding": embedding}
         summary = state.summary_fields()
-        update = {**common, "event_id": derived_id(value["event_id"], "contact-update"), "turn": number,
-                  "speaker": value["speaker"], "utterance_id": value["utterance_id"], "last_label": prediction.label,
+        update = {**common, "event_id": derived_id(utterance.event_id, "contact-update"), "turn": number,
+                  "speaker": speaker, "utterance_id": utterance.utterance_id, "last_label": prediction.label,
                   "last_score": prediction.score, "last_emotions": emotions,
                   "customer": summary["customer"], "agent": summary["agent"],
                   "model_version": self.model.version}
-        return [Output(self.topics["utterances"], state.contact_id, "io.cxpulse.sentiment.UtteranceSentiment", scored),
-                Output(self.topics["contacts"], state.contact_id, "io.cxpulse.sentiment.ContactSentimentUpdate",
-                       update)]
+        return [Output(self.topics["utterances"], state.contact_id, UtteranceSentiment.SCHEMA, scored),
+                Output(self.topics["contacts"], state.contact_id, ContactSentimentUpdate.SCHEMA, update)]
 
-    def _ended(self, contacts: PartitionState[ContactState], value: dict[str, Any]) -> list[Output]:
-        state = self._state(contacts, value)
-        summary = {"event_id": derived_id(value["event_id"], "contact-summary"), "contact_id": state.contact_id,
-                   **state.context, "started_time": state.started_time, "ended_time": value["event_time"],
-                   "status": value.get("status", "completed"), **state.summary_fields(),
-                   "model_version": self.model.version, "event_time": value["event_time"],
-                   "origin_time": value["origin_time"], "produced_time": 0}
+    def _ended(self, contacts: PartitionState[ContactState], ended: ContactEnded) -> list[Output]:
+        state = self._state(contacts, ended)
+        summary = {"event_id": derived_id(ended.event_id, "contact-summary"), "contact_id": state.contact_id,
+                   **state.context, "started_time": state.started_time, "ended_time": ended.event_time,
+                   "status": ended.status, **state.summary_fields(),
+                   "model_version": self.model.version, "event_time": ended.event_time,
+                   "origin_time": ended.origin_time, "produced_time": 0}
         contacts.delete(state.contact_id)  # a tombstone in the changelog
-        return [Output(self.topics["contacts"], state.contact_id, "io.cxpulse.sentiment.ContactSummary", summary)]
+        return [Output(self.topics["contacts"], state.contact_id, ContactSummary.SCHEMA, summary)]

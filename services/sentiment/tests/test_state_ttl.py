@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from cxpulse_core.loop import Incoming
+from cxpulse_core.records import Speaker, Utterance
 from cxpulse_core.serde import Decoded
-from cxpulse_sentiment.handler import NS, SentimentHandler, contact_store
+from cxpulse_sentiment.handler import SentimentHandler, contact_store
 
 TOPICS = {"utterances": "u", "contacts": "c"}
 
@@ -35,10 +36,10 @@ class Message(SimpleNamespace):
 
 
 def utterance(contact: str, n: int, partition: int = 1) -> Incoming:
-    value = {"event_id": f"{contact}-{n}", "contact_id": contact, "account_id": "a", "customer_id": None,
-             "agent_id": None, "queue": "q", "channel": "voice", "journey_stage": None, "utterance_id": f"u{n}",
-             "speaker": "customer", "text": "this is bad", "event_time": n, "origin_time": n}
-    return Incoming(Message(p=partition), Decoded(NS + "Utterance", value))
+    record = Utterance(event_id=f"{contact}-{n}", contact_id=contact, account_id="a", queue="q", sequence=n,
+                       source="cxpulse", event_time=n, ingest_time=n, origin_time=n, produced_time=n,
+                       utterance_id=f"u{n}", turn=n, speaker=Speaker.CUSTOMER, text="this is bad")
+    return Incoming(Message(p=partition), Decoded(Utterance.SCHEMA, record.to_dict()))
 
 
 def handler_with(clock: list[int], changelog: list | None = None, ttl_ms: int = 1_000) -> SentimentHandler:
@@ -97,6 +98,18 @@ def test_a_revoked_partition_leaves_the_ttl_and_the_state():
     clock[0] = 5_000
     handler.handle([utterance("c", 1, partition=1)])
     assert {(k, v) for k, v, _ in state_records(handler) if v is None} == {("a", None)}  # no tombstone for b
+
+
+def test_records_of_another_type_are_rejected_and_change_no_state():
+    clock = [0]
+    handler = assigned(handler_with(clock), [1])
+    alert = {"event_id": "e", "contact_id": "a", "rule": "r", "reason": "r", "alert_id": "x", "severity": "info",
+             "summary": "s", "event_time": 1, "origin_time": 1, "produced_time": 1}
+    alien = Incoming(Message(p=1), Decoded("io.cxpulse.routing.SupervisorAlert", alert))  # typed, not an input
+    unknown = Incoming(Message(p=1), Decoded("com.example.Other", {}))
+    results = handler.handle([alien, unknown, utterance("a", 1)])
+    assert [r.reason for r in results[:2]] == ["unexpected_schema", "unexpected_schema"]
+    assert [o.topic for o in results[2]] == ["u", "c"] and live(handler) == {"a"}
 
 
 def test_a_mass_expiry_shrinks_the_maps_and_the_state_left_carries_on():

@@ -25,13 +25,13 @@ from typing import Any
 from confluent_kafka import Producer
 
 from cxpulse_core.health import Health
+from cxpulse_core.records import SupervisorAlert
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.broker import test_broker
 from cxpulse_core.testing.kafka import unique_name
 from cxpulse_core.topics import TopicSpec, create_topics
 from cxpulse_notification.app import build
-from cxpulse_notification.notice import ALERT_SCHEMA
 from cxpulse_notification.routes import load_router
 from cxpulse_notification.settings import NotificationSettings
 from cxpulse_notification.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -84,7 +84,7 @@ def _alert(alert_id: str, serde: SingleObjectSerde, topic: str) -> bytes:
              "reason": "benchmark", "evidence": [], "churn_probability": None, "alert_id": alert_id,
              "severity": "critical", "team": "billing", "summary": "bench", "event_time": now, "origin_time": now,
              "produced_time": now}
-    return serde.encode(ALERT_SCHEMA, value, topic)
+    return serde.encode(SupervisorAlert.SCHEMA, value, topic)
 
 
 def _wait(predicate: Any, timeout_s: float) -> None:
