@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from prometheus_client import Gauge
 
-from cxpulse_core import metrics as core
 from cxpulse_core.metrics import counter, latency_seconds
 
 SERVICE = "notification"
@@ -18,8 +17,3 @@ DELIVERY_LATENCY = latency_seconds("notification_delivery_latency", "origin_time
                               ("channel",))
 ATTEMPT_DURATION = latency_seconds("notification_attempt_duration", "Duration of one delivery attempt.", ("channel",))
 PENDING = Gauge("cxpulse_notification_pending", "Deliveries started and not yet final.", ("service",))
-DEADLETTERS = core.DEADLETTERS  # cxpulse_deadletters{service="notification", reason=...}, as every service
-MESSAGES_IN = core.MESSAGES_IN
-MESSAGES_OUT = core.MESSAGES_OUT
-READY = core.READY
-PRODUCE_ERRORS = core.PRODUCE_ERRORS
