@@ -122,3 +122,44 @@ def test_wait_ready_waits_for_readyz_and_fails_at_once_when_the_process_dies(tmp
     with pytest.raises(AssertionError, match="exited"):
         wait_ready(free_port(), "the dead one", timeout_s=30, alive=lambda: dead.poll() is None)
     assert time.monotonic() - started < 30  # failed on the exit, not on the timeout
+
+
+FAKE_SERVICE = """
+import http.server, os, signal, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'cxpulse_up{service="fake"} 1.0\\n' if self.path == "/metrics" else b""
+        self.send_response(200 if self.path in ("/readyz", "/metrics") else 404)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        print("request", *args, flush=True)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+print("start", os.environ["FAKE_GREETING"], flush=True)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["CXPULSE_HTTP_PORT"])), H).serve_forever()
+"""
+
+
+def test_a_service_process_starts_answers_restarts_on_its_port_and_stops_gracefully(tmp_path):
+    from cxpulse_core.testing.process import ServiceProcess
+
+    (tmp_path / "fake_service.py").write_text(FAKE_SERVICE)
+    env = {"PYTHONPATH": str(tmp_path), "FAKE_GREETING": "hello"}
+    with ServiceProcess("fake_service", env, tmp_path / "logs" / "fake.log", name="fake") as service:
+        assert service.start(timeout_s=30) >= 0 and service.running and service.name == "fake"
+        assert service.metric("cxpulse_up", service="fake") == 1.0 and service.metric("cxpulse_down") is None
+        port, pid = service.port, service.pid
+        assert service.kill_and_restart(timeout_s=30) >= 0 and service.port == port and service.pid != pid
+        service.signal()
+        assert service.wait(30) == 0 and not service.running
+    log = (tmp_path / "logs" / "fake.log").read_text()
+    assert log.count("start hello") == 2 and "===== start #2 of fake_service =====" in log
+
+
+def test_a_service_process_that_exits_fails_its_start_with_the_log(tmp_path):
+    from cxpulse_core.testing.process import ServiceProcess
+
+    (tmp_path / "broken_service.py").write_text("print('no settings, giving up'); raise SystemExit(2)\n")
+    service = ServiceProcess("broken_service", {"PYTHONPATH": str(tmp_path)}, tmp_path / "broken.log")
+    with pytest.raises(AssertionError, match=r"(?s)exited.*exit code 2.*no settings, giving up"):
+        service.start(timeout_s=30)

@@ -39,8 +39,10 @@ class ServiceProcess:
     kept across restarts) and CXPULSE_HTTP_HOST are set here. stdout and stderr go to `log` (appended to across
     restarts)."""
 
-    def __init__(self, module: str, env: Mapping[str, str], log: Path, port: int | None = None) -> None:
+    def __init__(self, module: str, env: Mapping[str, str], log: Path, port: int | None = None,
+                 name: str | None = None) -> None:
         self.module, self.log = module, log
+        self.name = name or module
         self.port = port or free_port()
         self.env = os.environ | dict(env) | {"CXPULSE_HTTP_PORT": str(self.port), "CXPULSE_HTTP_HOST": "127.0.0.1"}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -84,9 +86,18 @@ class ServiceProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
         """Graceful stop; returns the exit code (SIGKILL after the timeout)."""
+        self.signal(sig)
+        return self.wait(timeout_s)
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        """Sends `sig` if the process still runs, without waiting (stop several side by side, then wait() each)."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+
+    def wait(self, timeout_s: float = 60.0) -> int:
+        """Waits for the exit; SIGKILL after the timeout. Returns the exit code."""
+        assert self.proc is not None
         try:
             return self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -113,6 +124,10 @@ class ServiceProcess:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
 
     @property
     def returncode(self) -> int | None:
