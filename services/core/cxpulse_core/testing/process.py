@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,15 @@ __all__ = ["EventTally", "ReadinessWatch", "ServiceProcess", "Traffic", "free_po
 
 
 class ServiceProcess:
-    """One service process (`python -m <module>`). `env` is added to os.environ; CXPULSE_HTTP_PORT (a free port,
-    kept across restarts) and CXPULSE_HTTP_HOST are set here. stdout and stderr go to `log` (appended to across
-    restarts)."""
+    """One service process: `python -m <module>`, or `command` (e.g. `cxpulse run <name>` with another venv's
+    interpreter). `env` is added to os.environ; CXPULSE_HTTP_PORT (a free port, kept across restarts) and
+    CXPULSE_HTTP_HOST are set here. stdout and stderr go to `log` (appended to across restarts)."""
 
     def __init__(self, module: str, env: Mapping[str, str], log: Path, port: int | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, command: Sequence[str] | None = None) -> None:
         self.module, self.log = module, log
         self.name = name or module
+        self.command = list(command or [sys.executable, "-m", module])
         self.port = port or free_port()
         self.env = os.environ | dict(env) | {"CXPULSE_HTTP_PORT": str(self.port), "CXPULSE_HTTP_HOST": "127.0.0.1"}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -60,11 +61,10 @@ class ServiceProcess:
         assert not self.running, f"{self.module} already runs (pid {self.proc.pid if self.proc else '?'})"
         self._launched_at = time.monotonic()
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
+        with self.log.open("ab" if self.starts else "wb") as out:  # one log per ServiceProcess, all its starts
             out.write(f"\n===== start #{self.starts + 1} of {self.module} =====\n".encode())
             out.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         self.starts += 1
         return self
 

@@ -29,7 +29,8 @@ from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings
 from cxpulse_core.testing.broker import test_broker
 from cxpulse_core.testing.kafka import unique_name
-from cxpulse_core.testing.process import ServiceProcess, free_port, wait_until
+from cxpulse_core.testing.net import free_port, wait_until
+from cxpulse_core.testing.process import ServiceProcess
 from cxpulse_core.topics import create_topics, load_topics
 
 SENT = "io.cxpulse.sentiment."

@@ -23,7 +23,8 @@ from typing import Any
 from cxpulse_core.settings import KafkaSettings
 from cxpulse_core.testing.broker import test_broker
 from cxpulse_core.testing.kafka import unique_name
-from cxpulse_core.testing.process import ServiceProcess, free_port
+from cxpulse_core.testing.net import free_port
+from cxpulse_core.testing.process import ServiceProcess
 from cxpulse_core.topics import create_topics, load_topics
 
 from .bench import Traffic, _rss_mb

@@ -11,16 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import statistics
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import Producer
 
@@ -30,51 +27,14 @@ from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.broker import test_broker
 from cxpulse_core.testing.kafka import unique_name
+from cxpulse_core.testing.net import wait_until
+from cxpulse_core.testing.receivers import WebhookReceiver
 from cxpulse_core.topics import TopicSpec, create_topics
 from cxpulse_notification.app import build
 from cxpulse_notification.routes import load_router
 from cxpulse_notification.settings import NotificationSettings
-from cxpulse_notification.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 SECRET = "bench-secret"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default listen backlog (5) drops SYNs of a burst: 1 s client retransmits
-
-
-class Receiver:
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.received: list[tuple[str, float, int, bool]] = []  # key, at (s), origin_time (ms), signature ok
-        self.server: _Server | None = None
-
-    def start(self) -> None:
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                at = time.time()
-                ok = verify(SECRET.encode(), self.headers[TIMESTAMP_HEADER], self.headers[SIGNATURE_HEADER], body)
-                received.append((self.headers[IDEMPOTENCY_HEADER], at, json.loads(body)["origin_time"], ok))
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def _alert(alert_id: str, serde: SingleObjectSerde, topic: str) -> bytes:
@@ -85,14 +45,6 @@ def _alert(alert_id: str, serde: SingleObjectSerde, topic: str) -> bytes:
              "severity": "critical", "team": "billing", "summary": "bench", "event_time": now, "origin_time": now,
              "produced_time": now}
     return serde.encode(SupervisorAlert.SCHEMA, value, topic)
-
-
-def _wait(predicate: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark timed out waiting for deliveries")
-        time.sleep(0.005)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -120,8 +72,7 @@ def _run(kafka: KafkaSettings, alerts: int, rate_per_s: float, outage_alerts: in
              "deadletter_topic": "dlq", "delivered_topic": "delivered"}
     create_topics(kafka, [TopicSpec(prefix + n, "", (), "", 3, 1, 3_600_000, "compact" if n == "delivered" else
                                     "delete") for n in names.values()])
-    receiver = Receiver()
-    receiver.start()
+    receiver = WebhookReceiver(SECRET).start()  # every request in .requests: at, id, body, signature verified
     routes = Path(tempfile.mkdtemp()) / "routes.yaml"
     routes.write_text(json.dumps({"recipients": {"hook": {"type": "webhook", "secret_env": "BENCH_SECRET",
                                                           "url": f"http://127.0.0.1:{receiver.port}/hook"}},
@@ -137,16 +88,16 @@ def _run(kafka: KafkaSettings, alerts: int, rate_per_s: float, outage_alerts: in
         # Warm-up: assignment, connections, first-time costs.
         producer.produce(topic, _alert("warm-0", serde, topic), b"warm-0")
         producer.flush(10)
-        _wait(lambda: receiver.received, 60)
+        wait_until(lambda: receiver.requests, "the warm-up delivery", 60, interval_s=0.005)
         # Latency at a steady rate.
-        start = len(receiver.received)
+        start = len(receiver.requests)
         for i in range(alerts):
             producer.produce(topic, _alert(f"lat-{i}", serde, topic), f"lat-{i}".encode())
             producer.poll(0)
             time.sleep(1 / rate_per_s)
         producer.flush(10)
-        _wait(lambda: len(receiver.received) >= start + alerts, 60)
-        latencies = [at * 1000 - origin for _, at, origin, _ in receiver.received[start:]]
+        wait_until(lambda: len(receiver.requests) >= start + alerts, "the steady-rate deliveries", 60, 0.005)
+        latencies = [r.at * 1000 - r.json["origin_time"] for r in receiver.requests[start:]]
         # Outage: the receiver goes down, alerts keep coming, the receiver comes back.
         receiver.stop()
         down_at = time.time()
@@ -156,10 +107,11 @@ def _run(kafka: KafkaSettings, alerts: int, rate_per_s: float, outage_alerts: in
         time.sleep(max(0.0, outage_s - (time.time() - down_at)))
         receiver.start()
         up_at = time.time()
-        _wait(lambda: len({k for k, *_ in receiver.received if k.startswith("out-")}) >= outage_alerts, 120)
-        outage = [at for k, at, _, _ in receiver.received if k.startswith("out-")]
+        wait_until(lambda: len({r.id for r in receiver.requests if r.id.startswith("out-")}) >= outage_alerts,
+                   "every alert of the outage delivered", 120, 0.005)
+        outage = [r.at for r in receiver.requests if r.id.startswith("out-")]
         time.sleep(1.0)  # catch late duplicates
-        counts = Counter(k for k, *_ in receiver.received)
+        counts = Counter(r.id for r in receiver.requests)
     finally:
         service.stop()
         thread.join(30)
@@ -174,7 +126,7 @@ def _run(kafka: KafkaSettings, alerts: int, rate_per_s: float, outage_alerts: in
         "notification_recovery_all_s": round(max(outage) - up_at, 3),
         "notification_duplicates": sum(c - 1 for c in counts.values()),
         "notification_lost": outage_alerts + alerts + 1 - len(counts),
-        "notification_signatures_ok": all(ok for *_, ok in receiver.received),
+        "notification_signatures_ok": all(r.verified for r in receiver.requests),
         "notification_backoff": f"{settings.backoff_initial_s}s x{settings.backoff_multiplier} "
                                 f"max {settings.backoff_max_s}s jitter {settings.backoff_jitter}",
     }

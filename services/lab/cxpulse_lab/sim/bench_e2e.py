@@ -15,10 +15,10 @@ from cxpulse_core.ids import now_ms
 from cxpulse_core.serde import SingleObjectSerde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import unique_name
+from cxpulse_core.testing.receivers import WebhookReceiver
 from cxpulse_core.topics import create_topics, load_topics
 
 from .pipeline import Pipeline, isolated_env, webhook_routes_file
-from .receivers import WebhookReceiver
 from .report import percentiles
 from .scenario import generate
 from .simulate import produce_events
@@ -75,14 +75,14 @@ def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, r
     watch = PipelineWatch(kafka, runtime, SingleObjectSerde(), since).start()
     events = generate(seed=int(rate) + 1000, rate=rate, duration_s=seconds, script="none")
     utterances = sum(e.type == "utterance" and e.payload.get("speaker") in ("customer", "agent") for e in events)
-    pids = {s.name: s.process.pid for s in pipeline.running} | ({"broker": broker_pid} if broker_pid else {})
+    pids = {s.name: s.pid for s in pipeline.running} | ({"broker": broker_pid} if broker_pid else {})
     cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
     started = time.monotonic()
     produce_events(events, kafka, runtime)
     wall = time.monotonic() - started
-    cpu = {s.name: round(100 * (_cpu_s(s.process.pid) - cpu0[s.name]) / wall, 1) for s in pipeline.running}
+    cpu = {s.name: round(100 * (_cpu_s(s.pid) - cpu0[s.name]) / wall, 1) for s in pipeline.running}
     broker_cpu = round(100 * (_cpu_s(broker_pid) - cpu0["broker"]) / wall, 1) if broker_pid else None
-    rss = {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
+    rss = {s.name: round(_rss_mb(s.pid), 1) for s in pipeline.running}
     deadline = time.monotonic() + drain_s
     while time.monotonic() < deadline and watch.counts["UtteranceSentiment"] < utterances:
         time.sleep(0.2)
@@ -109,7 +109,7 @@ def run(kafka: KafkaSettings, rates: tuple[float, ...] = (50, 100, 200), seconds
     runtime = RuntimeSettings(topic_prefix=unique_name("bench") + ".", http_port=0)
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-"))
-    webhook = WebhookReceiver(SECRET, port=0).start()
+    webhook = WebhookReceiver(SECRET).start()
     routes = webhook_routes_file(work, webhook.port)
     env = isolated_env(runtime.topic_prefix, work) | {"CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": "WARNING",
                                                       "NOTIFICATION_ROUTES_FILE": str(routes),

@@ -23,11 +23,11 @@ from typing import Any
 from cxpulse_core.kafka import make_producer
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
 from cxpulse_core.testing.kafka import unique_name
+from cxpulse_core.testing.receivers import WebhookReceiver
 from cxpulse_core.topics import RAW_EVENTS, create_topics, load_topics
 
 from .bench_e2e import _rss_mb
 from .pipeline import SERVICES, Pipeline, isolated_env, webhook_routes_file
-from .receivers import WebhookReceiver
 
 SECRET = "bench-webhook-secret"
 TEXTS = ("I was charged twice and nobody has called me back, this is really frustrating.",
@@ -100,7 +100,7 @@ def _metric(pipeline: Pipeline, service: str, name: str, **labels: str) -> float
     """Sum of a metric's samples whose labels include `labels`."""
     target = next(s for s in pipeline.running if s.name == service)
     total = 0.0
-    for line in target.metrics().splitlines():
+    for line in target.get("/metrics")[1].splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         head, _, value = line.rpartition(" ")
@@ -110,7 +110,7 @@ def _metric(pipeline: Pipeline, service: str, name: str, **labels: str) -> float
 
 
 def _rss(pipeline: Pipeline) -> dict[str, float]:
-    return {s.name: round(_rss_mb(s.process.pid), 1) for s in pipeline.running}
+    return {s.name: round(_rss_mb(s.pid), 1) for s in pipeline.running}
 
 
 def _wait_scored(pipeline: Pipeline, runtime: RuntimeSettings, count: float, timeout_s: float,
@@ -162,7 +162,7 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
     runtime = RuntimeSettings(topic_prefix=unique_name("bench-ttl") + ".", http_port=0)
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-ttl-"))
-    webhook = WebhookReceiver(SECRET, port=0).start()
+    webhook = WebhookReceiver(SECRET).start()
     routes = webhook_routes_file(work, webhook.port)
     ttl, level = str(ttl_s), os.environ.get("CXPULSE_BENCH_LOG_LEVEL", "WARNING")
     env = isolated_env(runtime.topic_prefix, work) | {

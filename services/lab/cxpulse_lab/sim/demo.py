@@ -18,11 +18,11 @@ from cxpulse_core.ids import now_ms
 from cxpulse_core.schemas import schema_dir
 from cxpulse_core.serde import make_serde
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
+from cxpulse_core.testing.receivers import MailSink, WebhookReceiver
 from cxpulse_core.topics import create_topics, load_topics
 
 from . import report
 from .pipeline import SERVICES, Pipeline
-from .receivers import MailSink, WebhookReceiver
 from .scenario import generate
 from .simulate import produce_events
 from .watch import PipelineWatch
@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     kafka, runtime = KafkaSettings(bootstrap_servers=bootstrap), RuntimeSettings()
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     secret = os.environ.get("CXPULSE_WEBHOOK_SECRET") or secrets.token_hex(16)
-    webhook, mail = WebhookReceiver(secret).start(), MailSink().start()
+    # The supervisors' side on their usual ports: routes.example.yaml's webhooks on 9099, e-mail on 2525.
+    webhook, mail = WebhookReceiver(secret, port=9099).start(), MailSink(port=2525).start()
     login = _dashboard_login(out)
     pipeline = Pipeline(bootstrap, out / "logs", services=tuple(args.services.split(",")),
                         env={"CXPULSE_WEBHOOK_SECRET": secret, "NOTIFICATION_SMTP_PORT": str(mail.port)} | login.env)

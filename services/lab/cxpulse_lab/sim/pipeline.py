@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from cxpulse_core.testing.net import free_port
+from cxpulse_core.testing.process import ServiceProcess
+
 SERVICES = ("ingest", "sentiment", "churn", "routing", "notification", "insights")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    port: int
-    process: subprocess.Popen
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as reply:
-                return reply.status == 200
-        except OSError:
-            return False
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as reply:
-            return reply.read().decode()
 
 
 @dataclass
@@ -56,61 +29,44 @@ class Pipeline:
     running: list[ServiceProcess] = field(default_factory=list)
 
     def start(self) -> None:
+        """Launches every service side by side (wait_ready() waits for them)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for offset, name in enumerate(self.services):
-            port = self.base_port + offset if self.base_port else _free_port()
-            env = os.environ | {"CXPULSE_TOPIC_PREFIX": self.topic_prefix} | self.env | {
-                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CXPULSE_HTTP_PORT": str(port),
-                "CXPULSE_INSTANCE_ID": f"{name}-{port}"}
-            log = self.log_dir / f"{name}.log"
-            self.running.append(ServiceProcess(name, port, _spawn(self.python, name, env, log, "w"), log, env))
+            port = self.base_port + offset if self.base_port else free_port()
+            env = {"CXPULSE_TOPIC_PREFIX": self.topic_prefix} | self.env | {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CXPULSE_INSTANCE_ID": f"{name}-{port}"}
+            command = [self.python, "-m", "cxpulse_core.cli", "run", name]  # what `cxpulse run <name>` runs
+            service = ServiceProcess(f"cxpulse_{name}", env, self.log_dir / f"{name}.log", port, name, command)
+            self.running.append(service.launch())
 
     def kill_and_restart(self, name: str, timeout_s: float = 120.0) -> float | None:
         """kill -9 one service and start it again with the same settings on its existing state; returns the
         seconds from the restart until /readyz answered 200 (None if it did not within the timeout)."""
         service = next(s for s in self.running if s.name == name)
-        service.process.kill()
-        service.process.wait(30)
-        started = time.monotonic()
-        service.process = _spawn(self.python, name, service.env, service.log, "a")
-        while time.monotonic() - started < timeout_s:
-            if service.process.poll() is not None:
-                raise RuntimeError(f"{name} exited ({service.process.returncode}) after a restart; see {service.log}")
-            if service.ready():
-                return time.monotonic() - started
-            time.sleep(0.1)
-        return None
+        try:
+            return service.kill_and_restart(timeout_s)
+        except AssertionError as exc:
+            if not service.running:
+                raise RuntimeError(f"{name} exited after a restart: {exc}") from None
+            return None
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
-        pending = list(self.running)
-        while pending:
-            for service in list(pending):
-                if service.process.poll() is not None:
-                    tail = service.log.read_text()[-2000:]
-                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{tail}")
-                if service.ready():
-                    pending.remove(service)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"not ready after {timeout_s:.0f}s: {[s.name for s in pending]}")
-            time.sleep(0.25)
+        for service in self.running:
+            try:
+                service.wait_ready(max(0.0, deadline - time.monotonic()))
+            except AssertionError as exc:
+                raise RuntimeError(str(exc)) from None
 
     def check_alive(self) -> None:
         for service in self.running:
-            if service.process.poll() is not None:
-                raise RuntimeError(f"{service.name} exited with {service.process.returncode}; see {service.log}")
+            if not service.running:
+                raise RuntimeError(f"{service.name} exited with {service.returncode}; see {service.log}")
 
     def stop(self, timeout_s: float = 30.0) -> dict[str, int | None]:
-        for service in self.running:
-            if service.process.poll() is None:
-                service.process.send_signal(signal.SIGTERM)
-        codes = {}
-        for service in self.running:
-            try:
-                codes[service.name] = service.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                service.process.kill()
-                codes[service.name] = service.process.wait()
+        for service in self.running:  # all at once, then each waited for
+            service.signal(signal.SIGTERM)
+        codes: dict[str, int | None] = {service.name: service.wait(timeout_s) for service in self.running}
         self.running.clear()
         return codes
 
@@ -120,12 +76,6 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _spawn(python: str, name: str, env: dict[str, str], log: Path, mode: str) -> subprocess.Popen:
-    with log.open(mode) as handle:
-        return subprocess.Popen([python, "-m", "cxpulse_core.cli", "run", name], env=env, stdout=handle,
-                                stderr=subprocess.STDOUT)
 
 
 def isolated_env(prefix: str, data_dir: Path) -> dict[str, str]:
