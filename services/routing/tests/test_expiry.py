@@ -39,6 +39,13 @@ def test_the_fallback_partition_is_the_java_partitioner_s():
     expiry = ContactExpiry(Table({}), partitions=7, ttl_s=1)
     assert {k: expiry.partition_for(k) for k in java} == {k: (h & 0x7FFFFFFF) % 7 for k, h in java.items()}
 
+    # Not given: the table's own partition count, which it gets when the worker starts (after this was built).
+    table = Table({})
+    table.partitions = None
+    expiry = ContactExpiry(table, ttl_s=1)
+    table.partitions = 7
+    assert {k: expiry.partition_for(k) for k in java} == {k: (h & 0x7FFFFFFF) % 7 for k, h in java.items()}
+
 
 class Store:
     """Like faust's memory store: a mapping over a plain dict held in `.data`."""
