@@ -167,33 +167,35 @@ class _Generator:
             cls = _short(named["name"])
             return f"{cls}.from_dict({expr})" if named["type"] == "record" else f"{cls}({expr})"
         if isinstance(t, list):
-            (branch,) = [b for b in t if b != "null"]
-            inner = self.read(branch, ns, "v")
+            inner = self.read(self._branch(t), ns, "v")
             if inner == "v":
                 return expr
             convert = inner.removesuffix("(v)") if inner.endswith("(v)") else f"lambda v: {inner}"
             return f"_opt({convert}, {expr})"
-        if isinstance(t, dict) and t["type"] == "array":
-            inner = self.read(t["items"], ns, "v")
-            return expr if inner == "v" else f"[{inner} for v in {expr}]"
-        if isinstance(t, dict) and t["type"] == "map":
-            inner = self.read(t["values"], ns, "v")
-            return expr if inner == "v" else f"{{k: {inner} for k, v in {expr}.items()}}"
-        return expr
+        return self._container(t, ns, expr, self.read)
 
     def write(self, t: Any, ns: str, expr: str) -> str:
         """record value -> dict value (enums are StrEnums, which fastavro writes as their symbol)."""
         if (named := self._named(t, ns)) is not None:
             return f"{expr}.to_dict()" if named["type"] == "record" else expr
         if isinstance(t, list):
-            (branch,) = [b for b in t if b != "null"]
-            inner = self.write(branch, ns, expr)
+            inner = self.write(self._branch(t), ns, expr)
             return expr if inner == expr else f"None if {expr} is None else {inner}"
+        return self._container(t, ns, expr, self.write)
+
+    @staticmethod
+    def _branch(union: list[Any]) -> Any:
+        (branch,) = [b for b in union if b != "null"]
+        return branch
+
+    @staticmethod
+    def _container(t: Any, ns: str, expr: str, convert: Any) -> str:
+        """An array or map whose items need `convert` (read or write), item by item; anything else as it is."""
         if isinstance(t, dict) and t["type"] == "array":
-            inner = self.write(t["items"], ns, "v")
+            inner = convert(t["items"], ns, "v")
             return expr if inner == "v" else f"[{inner} for v in {expr}]"
         if isinstance(t, dict) and t["type"] == "map":
-            inner = self.write(t["values"], ns, "v")
+            inner = convert(t["values"], ns, "v")
             return expr if inner == "v" else f"{{k: {inner} for k, v in {expr}.items()}}"
         return expr
 

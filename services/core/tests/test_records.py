@@ -151,3 +151,13 @@ def test_check_fails_once_a_schema_changes(tmp_path, monkeypatch, capsys):
     assert gen_records(["--check", "--out", str(out)]) == 0
     assert "sentiment_hint: str | None = None" in out.read_text()
     assert generate(SchemaSet(copy)) == out.read_text()
+
+
+def test_a_schema_the_generator_cannot_type_is_a_clear_error(tmp_path):
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    (folder / "Odd.avsc").write_text(json.dumps({
+        "type": "record", "namespace": "io.cxpulse.test", "name": "Odd", "doc": "d",
+        "fields": [{"name": "either", "type": ["string", "long"], "doc": "d"}]}))
+    with pytest.raises(ValueError, match="only \\[\"null\", T\\] is supported"):
+        generate(SchemaSet(folder))
