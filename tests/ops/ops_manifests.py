@@ -245,7 +245,7 @@ _LOOP_USE = re.compile(r"\b(?:metrics|m|core)\.([A-Z_]+)\b")
 def emitted(svc_name: str) -> frozenset[str]:
     """Series names one service really exports: its own metrics module, the shared metrics its code uses
     (`<module>.NAME.labels(...)` / `child(metrics.NAME, ...)`), and all of the stream loop's when it runs the loop
-    (cxpulse_core.runner: run_service, run_stream_service or make_loop)."""
+    (cxpulse_core.runner: run_service or make_loop)."""
     svc = SERVICES[svc_name]
     core = _metric_objects("cxpulse_core.metrics")
     module = _metric_objects(f"{svc.package}.metrics")  # its own metrics and the shared ones it re-exports
@@ -257,7 +257,7 @@ def emitted(svc_name: str) -> frozenset[str]:
                      and p.name != "metrics.py")
     # NAME in the service's code is its metrics module's NAME when that exists, else the shared one.
     used = {n for n in _LOOP_USE.findall(code) if n in core and module.get(n, core[n]) is core[n]}
-    if re.search(r"\b(?:run_service|run_stream_service|make_loop)\(", code):
+    if re.search(r"\b(?:run_service|make_loop)\(", code):
         loop = "\n".join((_package_dir("cxpulse_core") / f).read_text() for f in ("loop.py", "produced.py"))
         used |= {n for n in _LOOP_USE.findall(loop) if n in core}
     if "AgentRuntime" in code:  # faust agents: core's agent runtime (and the lag report it runs)

@@ -51,12 +51,6 @@ def run_service(service: str, build: Build, kafka: KafkaSettings | None = None,
     return _run_loop(config, handler, kafka, runtime)
 
 
-def run_stream_service(config: LoopConfig, handler: Handler,
-                       kafka: KafkaSettings | None = None, runtime: RuntimeSettings | None = None) -> int:
-    """run_service for a handler built before logging was configured."""
-    return run_service(config.service, lambda _kafka, _runtime: (config, handler), kafka, runtime)
-
-
 def _run_loop(config: LoopConfig, handler: Handler, kafka: KafkaSettings, runtime: RuntimeSettings) -> int:
     health = Health(runtime.liveness_timeout_s)
     server = serve(health, runtime.http_host, runtime.http_port)
