@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from echo_service import build
 from prometheus_client import REGISTRY
 
@@ -202,3 +202,27 @@ def test_the_broker_sees_the_client_id_of_service_and_instance(kafka_settings, n
     finally:
         consumer.close()
     assert [m.client_id for m in members] == ["cxpulse-echo-echo-7"]
+
+
+def test_copartition_creates_the_table_changelog_before_the_worker_and_refuses_a_mismatch(kafka_settings, new_topic):
+    """A faust table's changelog exists with its source's partitions before the consumer joins (left to faust, a
+    consumer could see it with 0 partitions and refuse the first table writes); a mismatch is an error at start."""
+    import faust
+
+    from cxpulse_core.changelog import MissingTopicError, topic_partitions
+    from cxpulse_core.faust_broker import broker_urls
+    from cxpulse_core.faust_ops import copartition
+
+    def table(app_id: str) -> faust.types.TableT:
+        return faust.App(app_id, broker=broker_urls(kafka_settings), topic_replication_factor=1).Table("t")
+
+    app_id = unique_name("copart")
+    assert copartition(table(app_id), kafka_settings, new_topic("src3", partitions=3)) == 3
+    assert len(topic_partitions(kafka_settings, f"{app_id}-t-changelog")) == 3
+    admin = AdminClient(kafka_settings.client_config())
+    config = admin.describe_configs([ConfigResource("topic", f"{app_id}-t-changelog")])
+    (future,) = config.values()
+    assert future.result()["cleanup.policy"].value == "compact"
+    assert copartition(table(app_id), kafka_settings, new_topic("again3", partitions=3)) == 3  # exists: fine
+    with pytest.raises(MissingTopicError, match="3 partitions"):
+        copartition(table(app_id), kafka_settings, new_topic("src2", partitions=2))

@@ -23,10 +23,11 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from . import faust_fetch, metrics
-from .changelog import topic_partitions
+from .changelog import MissingTopicError, topic_partitions
 from .faust_broker import broker_urls, credentials
 from .health import Health
 from .settings import KafkaSettings, RuntimeSettings
+from .topics import TopicSpec, create_topics
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,25 @@ def make_app(service: str, app_id: str, kafka: KafkaSettings, runtime: RuntimeSe
 
 def copartition(table: Any, kafka: KafkaSettings, source_topic: str) -> int:
     """Gives `table` (and its changelog) the partition count of the existing `source_topic`, which faust requires of
-    a table written by an agent on that topic. Called at start, before the worker runs, so that importing the app
-    module asks the broker nothing."""
+    a table written by an agent on that topic, and creates the changelog topic now if it is missing. Called at
+    start, before the worker runs, so that importing the app module asks the broker nothing.
+
+    Why create it here: left to faust, the changelog is declared while the consumer joins; a consumer whose
+    metadata was taken before the topic existed sees it with 0 partitions, and faust then refuses every table
+    write of the first records (PartitionsMismatch, which the agent runtime dead-letters) until the metadata is
+    refreshed. An existing changelog with another partition count is a clear error at start instead."""
     partitions = len(topic_partitions(kafka, source_topic))
     table.partitions = partitions
-    table.changelog_topic.partitions = partitions
+    changelog = table.changelog_topic
+    changelog.partitions = partitions
+    name = changelog.get_topic_name()
+    spec = TopicSpec(name, "string", (), "faust table changelog", partitions,
+                     int(table.app.conf.topic_replication_factor), -1, cleanup_policy="compact")
+    if create_topics(kafka, [spec])[name] == "exists":
+        have = len(topic_partitions(kafka, name))
+        if have != partitions:
+            raise MissingTopicError(f"{name} has {have} partitions, its source {source_topic} {partitions}: delete "
+                                    "the changelog (the table is rebuilt from its inputs) or give both as many")
     return partitions
 
 
