@@ -1,6 +1,9 @@
 """`cxpulse run routing` (or `python -m cxpulse_routing`): read the settings, the rules and the phrase library
 (importing app.py), then run the faust worker. Exits 2 on an invalid setting, rules file or phrase library, 1 on a
-fatal error."""
+fatal error.
+
+options:
+  --check         validate the rules file and the phrase library, then exit"""
 
 from __future__ import annotations
 
