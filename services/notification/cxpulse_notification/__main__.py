@@ -1,8 +1,4 @@
-"""`cxpulse run notification` (or `python -m cxpulse_notification`) [--routes FILE] [--check].
-
-options:
-  --routes FILE   the routing file (default: NOTIFICATION_ROUTES_FILE or the shipped example)
-  --check         validate the routing file and the settings, then exit"""
+"""`cxpulse run notification` (or `python -m cxpulse_notification`)."""
 
 import sys
 

@@ -1,5 +1,9 @@
 """The notification service: settings, the routing file, channel clients, the delivery state, core's stream loop
-(at-least-once: an input's offset is stored once every delivery it caused is final)."""
+(at-least-once: an input's offset is stored once every delivery it caused is final).
+
+options:
+  --routes FILE   the routing file (default: NOTIFICATION_ROUTES_FILE or the shipped example)
+  --check         validate the routing file and the settings, then exit"""
 
 from __future__ import annotations
 
