@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import agents  # noqa: F401 - registers the agents and the decay timer on `app`
 
     try:
-        code = run_worker(app, runtime.health, runtime_settings.log_level)
+        code = run_worker(app, runtime.health, runtime_settings.log_level,
+                          runtime_settings.shutdown_timeout_s)
     finally:
         server.shutdown()
     log.info("stopped", extra={"exit_code": code})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from typing import Any
 
 import faust
@@ -26,6 +27,7 @@ from . import faust_fetch, metrics
 from .changelog import MissingTopicError, topic_partitions
 from .faust_broker import broker_urls, credentials
 from .health import Health
+from .runner import exit_after
 from .settings import KafkaSettings, RuntimeSettings
 from .topics import TopicSpec, create_topics
 
@@ -130,10 +132,23 @@ def copartition(table: Any, kafka: KafkaSettings, source_topic: str) -> int:
     return partitions
 
 
-def run_worker(app: faust.App, health: Health, log_level: str) -> int:
-    """Runs the faust worker until SIGTERM/SIGINT (exit 0) or a fatal error (exit 1). Logging stays as
-    configure_logging set it (once, at start)."""
-    worker = faust.Worker(app, loglevel=log_level, override_logging=False, redirect_stdouts=False, quiet=True)
+class _BoundedWorker(faust.Worker):
+    """faust's worker, with a graceful stop bounded like the stream loop's (runner.exit_after): its stop waits on
+    the agents, the producer's flush, the commit and the group leave, each of which can wait for a broker that is
+    not answering."""
+
+    shutdown_timeout_s = 25.0
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        exit_after(self.shutdown_timeout_s)
+        super()._schedule_shutdown(signal)
+
+
+def run_worker(app: faust.App, health: Health, log_level: str, shutdown_timeout_s: float = 25.0) -> int:
+    """Runs the faust worker until SIGTERM/SIGINT (exit 0; a stop longer than `shutdown_timeout_s` ends the process
+    at once, exit 0) or a fatal error (exit 1). Logging stays as configure_logging set it (once, at start)."""
+    worker = _BoundedWorker(app, loglevel=log_level, override_logging=False, redirect_stdouts=False, quiet=True)
+    worker.shutdown_timeout_s = shutdown_timeout_s
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

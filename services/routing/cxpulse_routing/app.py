@@ -85,6 +85,7 @@ def main(argv: list[str]) -> int:
     from . import agents  # noqa: F401 - registers the agents and timers on `app`
 
     try:
-        return run_worker(app, runtime.health, runtime_settings.log_level)
+        return run_worker(app, runtime.health, runtime_settings.log_level,
+                          runtime_settings.shutdown_timeout_s)
     finally:
         server.shutdown()
