@@ -50,10 +50,10 @@ class Service:
 
 SERVICES = {s.name: s for s in (
     Service("ingest", "cxpulse_ingest", "IngestSettings", "ingest", "ingest", "StatefulSet"),
-    # Kafka transactions (ingest, sentiment) or static group membership (routing) keyed on CXPULSE_INSTANCE_ID:
-    # stable per replica -> StatefulSet.
+    # Kafka transactions (ingest, sentiment) or static group membership (churn, routing) keyed on
+    # CXPULSE_INSTANCE_ID: stable per replica -> StatefulSet.
     Service("sentiment", "cxpulse_sentiment", "SentimentSettings", "sentiment", "sentiment", "StatefulSet"),
-    Service("churn", "cxpulse_churn", "ChurnSettings", "churn-scoring", "churn"),
+    Service("churn", "cxpulse_churn", "ChurnSettings", "churn-scoring", "churn", "StatefulSet"),
     Service("routing", "cxpulse_routing", "RoutingSettings", "routing", "routing", "StatefulSet"),
     Service("notification", "cxpulse_notification", "NotificationSettings", "notification", "notification"),
     # Transactions keyed on CXPULSE_INSTANCE_ID (StatefulSet); the dashboard on its own port, behind credentials.

@@ -354,7 +354,7 @@ def test_a_lag_hpa_on_a_service_without_lag_metrics_is_caught(monkeypatch):
                         else emitted(name))
     docs = copy.deepcopy(ops.base_without_kustomize())
     hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "ingest")
-    hpa["spec"]["scaleTargetRef"].update(kind="Deployment", name="churn")
+    hpa["spec"]["scaleTargetRef"].update(kind="StatefulSet", name="churn")
     hpa["spec"]["metrics"][1]["external"]["metric"]["selector"]["matchLabels"]["service"] = "churn-scoring"
     assert any("HPA ingest: churn does not export cxpulse_consumer_lag" in p for p in ops.check_cluster(docs, "x"))
 

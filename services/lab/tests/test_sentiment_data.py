@@ -63,11 +63,11 @@ def test_real_splits_are_by_document_and_disjoint() -> None:
         sizes = {p: len(s.texts) for p, s in parts.items()}
         assert sizes["test"] > 0.15 * sum(sizes.values()) and sizes["dev"] > 0.08 * sum(sizes.values())
         # Every sentence of one amazon review is in exactly one part (ids are review_sentence).
-        docs = {p: {doc for doc, _, _ in real_data._rows(source, DATA) if real_data.part_of(source, doc) == p}
+        docs = {p: {doc for doc, *_ in real_data._rows(source, DATA) if real_data.part_of(source, doc) == p}
                 for p in parts}
         assert not docs["train"] & docs["test"] and not docs["dev"] & docs["test"]
     rows = real_data._rows("vader-amazon", DATA)
-    assert len(rows) == 3708 and len({doc for doc, _, _ in rows}) == 300
+    assert len(rows) == 3708 and len({doc for doc, *_ in rows}) == 300
     pooled = real_data.load_real_pooled("test")
     assert set(pooled.y) == {0, 1, 2} and not any(pooled.emo[i] != [0] * len(EMOTIONS) for i in range(10))
 

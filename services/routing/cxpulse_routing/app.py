@@ -37,10 +37,7 @@ guide = Guide.from_file(settings.phrases_path, settings.phrase_embeddings_path, 
 app = make_app(
     SERVICE, settings.app_id, kafka, runtime_settings, session_timeout_s=settings.session_timeout_s,
     commit_interval_s=settings.commit_interval_s, store="memory://", datadir=str(settings.data_dir),
-    topic_disable_leader=True, topic_replication_factor=settings.changelog_replication_factor,
-    # Static membership: a restarted replica (same CXPULSE_INSTANCE_ID) takes its predecessor's place and
-    # partitions at once, instead of a rebalance now and another when the dead member's session expires.
-    consumer_group_instance_id=f"{settings.app_id}-{runtime_settings.instance_id}")
+    topic_disable_leader=True, topic_replication_factor=settings.changelog_replication_factor)
 runtime = AgentRuntime(app, SERVICE, runtime_settings.topic(settings.deadletter_topic), runtime_settings)
 
 

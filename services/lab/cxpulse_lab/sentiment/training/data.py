@@ -35,11 +35,13 @@ class Split:
     texts: list[str] = field(default_factory=list)
     y: list[int] = field(default_factory=list)              # index into POLARITY
     emo: list[list[int]] = field(default_factory=list)      # multi-hot over EMOTIONS
+    rating: list[float] = field(default_factory=list)       # mean human rating, -1..1; nan where none
 
-    def add(self, text: str, label: str, emotions: set[str]) -> None:
+    def add(self, text: str, label: str, emotions: set[str], rating: float = float("nan")) -> None:
         self.texts.append(text)
         self.y.append(POLARITY.index(label))
         self.emo.append([int(e in emotions) for e in EMOTIONS])
+        self.rating.append(rating)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array(self.y, dtype=np.int64), np.array(self.emo, dtype=np.int64).reshape(-1, len(EMOTIONS))

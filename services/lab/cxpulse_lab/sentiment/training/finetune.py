@@ -14,7 +14,9 @@ trained on those cached states (about 40 minutes on 2 CPU cores for the shipped 
 batches and texts cut at `--max-len` tokens. The loss is the same objective the serving heads use (mean pooling +
 L2 norm, then linear): cross-entropy for polarity (class-balanced within each source, sources weighted by
 `--weights`) plus masked BCE for the seven emotions (only rows that carry emotion labels: GoEmotions and the
-synthetic CS set). The epoch with the best macro-F1 on the **real-text dev split** is kept; the real test split is
+synthetic CS set), plus `--rating-loss` x squared error on the mean human rating (VADER rows only, scaled to
+-1..1): the three classes alone hide how close a sentence sits to a cut point, which is where the neutral class is
+lost. The epoch with the best macro-F1 on the **real-text dev split** is kept; the real test split is
 never read here. Writes OUT/model (a transformers model folder that export_onnx.py reads with --model-dir) and
 OUT/finetune.json (settings, per-epoch dev scores, timing).
 """
@@ -70,26 +72,31 @@ class Rows:
         self.emo: list[list[int]] = []
         self.has_emo: list[bool] = []
         self.w: list[float] = []
+        self.rating: list[float] = []
         self.source: list[str] = []
 
     def add(self, split: Split, source: str, weight: float, has_emo: bool) -> None:
         counts = np.bincount(np.array(split.y, dtype=np.int64), minlength=3).astype(float)
         present = (counts > 0).sum()
-        for t, y, e in zip(split.texts, split.y, split.emo, strict=True):
+        ratings = split.rating or [float("nan")] * len(split.texts)
+        for t, y, e, r in zip(split.texts, split.y, split.emo, ratings, strict=True):
             # Each class gets equal total weight within a source (macro-F1 is the target).
             self.texts.append(t), self.y.append(y), self.emo.append(e), self.has_emo.append(has_emo)
+            self.rating.append(r)
             self.w.append(weight * len(split.y) / (present * counts[y]))
             self.source.append(source)
 
 
 class Top(torch.nn.Module):
-    """The trainable part: the top transformer layers + pooling/normalisation + the two linear heads."""
+    """The trainable part: the top transformer layers + pooling/normalisation + the linear heads (polarity,
+    emotions, and a training-only rating regressor)."""
 
     def __init__(self, bert: torch.nn.Module, top: int) -> None:
         super().__init__()
         self.layers = torch.nn.ModuleList(bert.encoder.layer[-top:])
         self.pol = torch.nn.Linear(384, 3)
         self.emo = torch.nn.Linear(384, len(EMOTIONS))
+        self.rating = torch.nn.Linear(384, 1)  # training only: not exported, the encoder is what ships
         # Unit-norm embeddings need large logits; a fixed scale keeps the head's learning rate ordinary.
         self.scale = 16.0
 
@@ -102,9 +109,9 @@ class Top(torch.nn.Module):
         pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.embed(h, mask) * self.scale
-        return self.pol(x), self.emo(x)
+        return self.pol(x), self.emo(x), self.rating(x).squeeze(1)
 
 
 def cached_states(bert: torch.nn.Module, top: int, ids: list[list[int]], desc: str, cache: Path) -> list[np.ndarray]:
@@ -197,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cs-n", type=int, default=2500, help="synthetic CS training rows used (0 = all)")
     ap.add_argument("--goemotions-n", type=int, default=8000, help="GoEmotions training rows used (0 = all)")
     ap.add_argument("--weights", default=DEFAULT_WEIGHTS, help="loss weight per source group")
+    ap.add_argument("--rating-loss", type=float, default=1.0,
+                    help="weight of the squared error on VADER's mean rating (scaled to -1..1) for rows that have one")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
@@ -237,11 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     top = Top(bert, args.top)
     opt = torch.optim.AdamW([
         {"params": [p for m in top.layers for p in m.parameters()], "lr": args.lr},
-        {"params": list(top.pol.parameters()) + list(top.emo.parameters()), "lr": args.head_lr},
+        {"params": [*top.pol.parameters(), *top.emo.parameters(), *top.rating.parameters()], "lr": args.head_lr},
     ], weight_decay=0.01)
     y = torch.tensor(train.y)
     emo = torch.tensor(train.emo, dtype=torch.float32)
     has_emo = torch.tensor(train.has_emo, dtype=torch.float32)
+    rating = torch.tensor(train.rating, dtype=torch.float32)
+    has_rating = (~rating.isnan()).float()
+    rating = rating.nan_to_num(0.0)
     w = torch.tensor(train.w, dtype=torch.float32)
     w = w / w.mean()
     lengths = [s.shape[0] for s in tr_states]
@@ -257,11 +269,13 @@ def main(argv: list[str] | None = None) -> int:
         bar = tqdm(batches(lengths, args.batch, rng), desc=f"epoch {epoch}/{args.epochs}", unit="batch")
         for idx in bar:
             h, mask = stack(tr_states, idx)
-            pol_logits, emo_logits = top(h, mask)
+            pol_logits, emo_logits, rating_pred = top(h, mask)
             ix = torch.tensor(idx)
             ce = torch.nn.functional.cross_entropy(pol_logits, y[ix], reduction="none")
             bce = torch.nn.functional.binary_cross_entropy_with_logits(emo_logits, emo[ix], reduction="none").mean(1)
-            loss = (w[ix] * (ce + 0.5 * has_emo[ix] * bce)).mean()
+            # The rating carries what the three classes lose: how far a sentence is from the cut points.
+            mse = has_rating[ix] * (rating_pred - rating[ix]) ** 2
+            loss = (w[ix] * (ce + 0.5 * has_emo[ix] * bce + args.rating_loss * mse)).mean()
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)

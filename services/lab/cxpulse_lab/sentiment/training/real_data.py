@@ -43,8 +43,9 @@ def part_of(source: str, doc: str) -> str:
     return "test" if bucket < TEST_PCT else "dev" if bucket < TEST_PCT + DEV_PCT else "train"
 
 
-def _rows(source: str, root: Path) -> list[tuple[str, str, str]]:
-    """-> [(document id, text, label)] for one source, in file order."""
+def _rows(source: str, root: Path) -> list[tuple[str, str, str, float]]:
+    """-> [(document id, text, label, rating)] for one source, in file order; rating: VADER's mean rating scaled to
+    -1..1 (nan for the binary UCI sources)."""
     rows = []
     if source.startswith("vader-"):
         path = root / "vader-hutto2014" / f"{_FILES[source]}_GroundTruth.txt"
@@ -53,12 +54,12 @@ def _rows(source: str, root: Path) -> list[tuple[str, str, str]]:
                 continue
             sid, rating, text = line.split("\t", 2)
             doc = sid.split("_")[0]  # amazon and nyt ids are document_sentence; tweets, movie snippets one each
-            rows.append((doc, html.unescape(text.strip()), rating_label(float(rating))))
+            rows.append((doc, html.unescape(text.strip()), rating_label(float(rating)), float(rating) / 4))
     else:
         lines = (root / "uci-sentences" / f"{_FILES[source]}_labelled.txt").read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             text, label = line.rsplit("\t", 1)
-            rows.append((str(i), text.strip(), "positive" if label.strip() == "1" else "negative"))
+            rows.append((str(i), text.strip(), "positive" if label.strip() == "1" else "negative", float("nan")))
     return rows
 
 
@@ -66,9 +67,9 @@ def load_real(source: str, part: str, root: Path = DATA) -> Split:
     if source not in SOURCES or part not in ("train", "dev", "test"):
         raise ValueError(f"unknown real source/part {source}/{part}")
     split = Split(f"{source}-{part}")
-    for doc, text, label in _rows(source, root):
+    for doc, text, label, rating in _rows(source, root):
         if text and part_of(source, doc) == part:
-            split.add(text, label, set())  # no emotion labels: never used to fit the emotion heads
+            split.add(text, label, set(), rating)  # no emotion labels: never used to fit the emotion heads
     return split
 
 
@@ -79,9 +80,9 @@ def load_aux(source: str, root: Path = DATA) -> Split:
         raise ValueError(f"unknown auxiliary source {source}")
     held_out = {_norm(t) for s in SOURCES for part in ("dev", "test") for t in load_real(s, part, root).texts}
     split = Split(f"{source}-all")
-    for _doc, text, label in _rows(source, root):
+    for _doc, text, label, rating in _rows(source, root):
         if text and _norm(text) not in held_out:  # a few generic lines ("Very disappointing.") occur in both
-            split.add(text, label, set())
+            split.add(text, label, set(), rating)
     return split
 
 
@@ -96,6 +97,7 @@ def load_real_pooled(part: str, root: Path = DATA) -> Split:
         pooled.texts += s.texts
         pooled.y += s.y
         pooled.emo += s.emo
+        pooled.rating += s.rating
     return pooled
 
 
