@@ -17,6 +17,7 @@ from typing import Any
 from cxpulse_core.attempts import ScheduledAttempts
 from cxpulse_core.dlq import Reject
 from cxpulse_core.loop import Completion, Deferred, Incoming, LoopConfig, Output, Result
+from cxpulse_core.memory import MemoryRelease
 from cxpulse_core.state import ChangelogState
 
 from . import metrics
@@ -48,6 +49,7 @@ class NotificationHandler:
         self._done: list[Completion] = []
         self._paused = False
         self._pruned = time.monotonic()
+        self.memory = MemoryRelease()
 
     # -- input --------------------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
@@ -185,10 +187,10 @@ class NotificationHandler:
 
     def _housekeeping(self) -> None:
         metrics.PENDING.labels(metrics.SERVICE).set(len(self.state.pending))
-        if time.monotonic() - self._pruned > 60:
+        if time.monotonic() - self._pruned > self.s.prune_interval_s:
             self._pruned = time.monotonic()
-            self.state.prune(int(time.time() * 1000))
-            self.state.forget_refilled(time.time())
+            freed = self.state.prune(int(time.time() * 1000)) + self.state.forget_refilled(time.time())
+            self.memory.note(freed, self.state.compact)  # 0 included: a tail is released on a later call
 
     def on_assign(self, partitions: list[int]) -> None:
         self.state.restored(partitions)  # the loop restored the partitions' state just before

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cxpulse_core.memory import compacted
+
 
 @dataclass
 class TokenBucket:
@@ -71,6 +73,9 @@ class RateLimiter:
                 self._prune(now)
             bucket = self._buckets[key] = TokenBucket(self.rate_per_s, self.burst)
         return bucket.take(now)
+
+    def compact(self) -> None:
+        self._buckets = compacted(self._buckets)
 
     def _prune(self, now: float) -> None:
         self.refilled(now)  # a refilled bucket holds no information: dropping it changes nothing

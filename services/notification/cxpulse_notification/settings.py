@@ -60,5 +60,6 @@ class NotificationSettings(BaseSettings):
 
     dashboard_url: str = ""  # link in messages: {dashboard_url}/contacts/<contact id>
     dedup_ttl_hours: float = Field(168.0, gt=0)  # remember final outcomes this long (the input retention)
+    prune_interval_s: float = Field(60.0, gt=0)  # how often outcomes past that and full rate buckets are dropped
     redrive_group_id: str = "cxpulse-notification-redrive"  # progress of `cxpulse redrive notification`
     session_timeout_ms: int = Field(10_000, ge=6_000)  # how soon a crashed instance's partitions move on

@@ -87,12 +87,22 @@ class DeliveryState:
                                                                       "updated": bucket[1]})
         return allowed
 
-    def forget_refilled(self, now_s: float) -> None:
-        """Full buckets hold nothing: dropped, and tombstoned wherever they were written."""
+    def forget_refilled(self, now_s: float) -> int:
+        """Full buckets hold nothing: dropped, and tombstoned wherever they were written. Returns how many."""
+        dropped = 0
         for name, limiter in self.limiters.items():
             for key in limiter.refilled(now_s):
+                dropped += 1
                 for p in self.store.partitions:
                     self.store.partition(p).delete(rate_key(name, key))
+        return dropped
+
+    def compact(self) -> None:
+        """After many outcomes and buckets went: the maps re-sized (cxpulse_core.memory.MemoryRelease calls it)."""
+        for p in self.store.partitions:
+            self.store.partition(p).compact()
+        for limiter in self.limiters.values():
+            limiter.compact()
 
     def restored(self, partitions: list[int]) -> None:
         """Loads the rate-limit buckets of newly assigned partitions (the newest record of a bucket wins)."""

@@ -91,3 +91,15 @@ def test_refilled_buckets_are_reported_for_tombstones():
     limiter.allow("a", 0.0)
     limiter.allow("b", 5.0)
     assert limiter.refilled(5.5) == ["a"] and len(limiter) == 1
+
+
+def test_compacting_after_pruning_keeps_what_is_left():
+    state = delivery_state(contact=RateLimiter(per_minute=60, burst=1))
+    for i in range(50):
+        state.finish(0, f"a-{i}/webhook/hook", "delivered", now_ms=1_000 * i)
+        state.allow(1, "contact", f"c-{i}", float(i))
+    assert state.prune(now_ms=49_500) == 49  # outcomes older than ttl_ms (1,000 ms in delivery_state)
+    assert state.forget_refilled(49.5) == 49  # every bucket but the last one is full again
+    state.compact()
+    assert state.seen(0, "a-49/webhook/hook") == "delivered" and state.seen(0, "a-0/webhook/hook") is None
+    assert len(state.limiters["contact"]) == 1 and not state.limiters["contact"].allow("c-49", 49.6)
