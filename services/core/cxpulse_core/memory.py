@@ -6,7 +6,14 @@ sweep (fewer than `min_items` since the last release), once `tail_interval_s` ha
 
 A dict's table never shrinks when entries are deleted (20,000 contacts leave a table sized for 20,000 behind, and
 an OrderedDict a node array as large), so each service hands `note()` a `compact` callback that rebuilds the maps
-its expiry emptied (`compacted()`), run just before the trim so the old tables are among what goes back."""
+its expiry emptied (`compacted()`), run just before the trim so the old tables are among what goes back.
+
+What expiry drops and each release are counted (`cxpulse_state_expired_total`, `cxpulse_memory_releases_total`,
+labelled with the state's name), so an operator, and the ttl benchmark, can see expiry keep up.
+
+CPython's own small-object allocator gives an arena back only once every object in it is gone, which state that
+expires among longer-lived objects rarely allows; run with PYTHONMALLOC=malloc (the images and the local pipeline
+do, see deploy/README.md) and these objects come from glibc, whose malloc_trim returns every free page."""
 
 from __future__ import annotations
 
@@ -18,8 +25,13 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import TypeVar
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=MutableMapping)
+# How the services run (Dockerfiles, the local pipeline): objects from glibc's malloc, which malloc_trim can give
+# back page by page, and two malloc arenas rather than one per thread (librdkafka's, onnxruntime's).
+ALLOCATOR_ENV = {"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2"}
 
 
 def _load_trim() -> Callable[[int], int] | None:
@@ -48,8 +60,9 @@ def compacted(mapping: M) -> M:
 
 
 class MemoryRelease:
-    def __init__(self, min_items: int = 1000, min_interval_s: float = 10.0, tail_interval_s: float = 20.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, state: str = "contacts", min_items: int = 1000, min_interval_s: float = 10.0,
+                 tail_interval_s: float = 20.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.state = state  # the label of the metrics: which state expired
         self.min_items, self.min_interval_s, self.tail_interval_s = min_items, min_interval_s, tail_interval_s
         self.clock = clock
         self._pending = 0
@@ -59,6 +72,8 @@ class MemoryRelease:
     def note(self, freed: int, compact: Callable[[], None] | None = None) -> bool:
         """Counts entries freed (call it after every expiry sweep, 0 included: a tail waits for a later call);
         compacts the maps and releases memory once enough went. True when it did."""
+        if freed:
+            metrics.STATE_EXPIRED.labels(metrics.process_service(), self.state).inc(freed)
         self._pending += freed
         if not self._pending:
             return False
@@ -74,4 +89,5 @@ class MemoryRelease:
             "entries": self._pending, "trimmed": trimmed, "ms": round((time.perf_counter() - started) * 1000, 1)})
         self._pending, self._last = 0, self.clock()
         self.releases += 1
+        metrics.MEMORY_RELEASES.labels(metrics.process_service(), self.state).inc()
         return True

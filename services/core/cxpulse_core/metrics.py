@@ -71,3 +71,7 @@ BROKER_REACHABLE = Gauge("cxpulse_broker_reachable", "1 while the Kafka cluster 
                          ("service",))
 BROKER_ERRORS = counter("broker_errors", "Kafka connection and coordinator errors seen (retried, not fatal).",
                         ("kind",))
+STATE_EXPIRED = counter("state_expired", "State entries dropped after their TTL (per-contact state, dedup windows).",
+                        ("state",))
+MEMORY_RELEASES = counter("memory_releases", "Times the maps expiry emptied were compacted and the heap trimmed.",
+                          ("state",))

@@ -3,8 +3,9 @@ from collections import OrderedDict, defaultdict
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
-from cxpulse_core import memory
+from cxpulse_core import memory, metrics
 from cxpulse_core.memory import MemoryRelease, compacted
 
 
@@ -15,6 +16,19 @@ def test_memory_is_released_only_after_enough_entries_went_and_not_too_often():
     assert not release.note(50)
     slow = MemoryRelease(min_items=1, min_interval_s=3600)
     assert not slow.note(10_000)  # too soon after the last (construction counts as one)
+
+
+def test_expired_entries_and_releases_are_counted_per_state():
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"service": metrics.process_service(), "state": "test-state"}) or 0.0
+
+    expired, released = value("cxpulse_state_expired_total"), value("cxpulse_memory_releases_total")
+    release = MemoryRelease("test-state", min_items=10, min_interval_s=0)
+    release.note(4)
+    release.note(0)
+    release.note(6)
+    assert value("cxpulse_state_expired_total") - expired == 10
+    assert value("cxpulse_memory_releases_total") - released == 1
 
 
 def test_a_sweeps_tail_is_released_later_and_compact_runs_first():

@@ -49,7 +49,7 @@ class NotificationHandler:
         self._done: list[Completion] = []
         self._paused = False
         self._pruned = time.monotonic()
-        self.memory = MemoryRelease()
+        self.memory = MemoryRelease("deliveries")
 
     # -- input --------------------------------------------------------------------------------------------------
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:

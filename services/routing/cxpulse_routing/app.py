@@ -61,7 +61,7 @@ churn = app.GlobalTable("churn-risk", key_type=str)  # per account: the latest r
 # The last guided turn per contact, so a replay after a restart does not guide the same turn twice.
 guided = app.Table("guided", key_type=str)
 expiry = ContactExpiry(contacts, settings.contact_ttl_s)
-guided_expiry = ContactExpiry(guided, settings.contact_ttl_s)
+guided_expiry = ContactExpiry(guided, settings.contact_ttl_s, name="guided")
 
 
 def main(argv: list[str]) -> int:

@@ -23,12 +23,12 @@ log = logging.getLogger(__name__)
 
 class ContactExpiry:
     def __init__(self, table: Any, ttl_s: float, partitions: int | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, name: str = "contacts") -> None:
         # partitions: the table's own (known once the worker starts) unless given
         self.table, self._partitions, self.ttl_s, self.clock = table, partitions, ttl_s, clock
         self.seen: dict[str, tuple[int, float]] = {}  # contact -> (partition, last update)
         self.expired = 0
-        self.memory = MemoryRelease()
+        self.memory = MemoryRelease(name)
 
     def touch(self, contact_id: str, partition: int | None) -> None:
         self.seen[contact_id] = (self.partition_for(contact_id) if partition is None else partition, self.clock())

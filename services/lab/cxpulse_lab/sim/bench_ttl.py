@@ -36,6 +36,8 @@ from .pipeline import SERVICES, Pipeline, isolated_env, webhook_routes_file
 
 SECRET = "bench-webhook-secret"
 ACCOUNTS = 2000
+PER_CONTACT = ("ingest", "sentiment", "routing", "insights")  # services with per-contact state (and its TTL)
+RELEASE_WAIT_S = 25  # MemoryRelease gives a sweep's tail back 20 s after it, at the next batch
 TEXTS = ("I was charged twice and nobody has called me back, this is really frustrating.",
          "Thanks, that sorts it out, I appreciate the help.",
          "Can you tell me when the engineer is coming, the window was this morning.")
@@ -141,9 +143,10 @@ def _sample(pipeline: Pipeline, peak: dict[str, float] | None) -> None:
 
 def _wave(pipeline: Pipeline, runtime: RuntimeSettings, producer: Producer, wave: int, contacts: int,
           ttl_s: float, scored_before: float) -> dict[str, Any]:
-    """`contacts` new contacts that never end; RSS at the peak (sampled while they are processed) and once the
-    TTL has passed for the last of them."""
+    """`contacts` new contacts that never end; RSS at the peak (sampled while they are processed) and once every
+    service with per-contact state has expired them all and given the memory back."""
     peak: dict[str, float] = {}
+    expired_before = {name: _expired(pipeline, name) for name in PER_CONTACT}
     started = time.monotonic()
     now = int(time.time() * 1000)
     for i in range(contacts):
@@ -154,14 +157,29 @@ def _wave(pipeline: Pipeline, runtime: RuntimeSettings, producer: Producer, wave
     scored = _wait_scored(pipeline, runtime, scored_before + contacts, 1800, peak)
     loaded_s = time.monotonic() - started
     with Trickle(producer):
-        deadline = time.monotonic() + 10  # routing and insights read the last updates
-        while time.monotonic() < deadline:
+        # Each service counts a contact's TTL from when it processed the contact's last record, and the slower
+        # ones (routing, insights) are still reading the wave when sentiment is done: wait until every service
+        # with per-contact state has expired the whole wave, then for the release of a sweep's tail.
+        waited = time.monotonic()
+        pending = dict(expired_before)
+        while pending:
             _sample(pipeline, peak)
+            for name in list(pending):
+                if _expired(pipeline, name) >= pending[name] + contacts:
+                    del pending[name]
+            if time.monotonic() - waited > ttl_s + 900:
+                raise TimeoutError(f"contacts not expired within the TTL + 900 s by {sorted(pending)}")
             time.sleep(1.0)
-        time.sleep(ttl_s + 30)  # past the TTL of the last contact, plus routing's check and a few batches
+        expired_s = time.monotonic() - waited
+        time.sleep(RELEASE_WAIT_S)
         after = _rss(pipeline)
     producer.flush()
-    return {"load_s": round(loaded_s, 1), "peak": peak, "after": after, "scored": scored}
+    return {"load_s": round(loaded_s, 1), "peak": peak, "after": after, "scored": scored,
+            "expired_after_s": round(expired_s, 1)}
+
+
+def _expired(pipeline: Pipeline, service: str) -> float:
+    return _metric(pipeline, service, "cxpulse_state_expired_total", state="contacts")
 
 
 def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> dict[str, Any]:
@@ -198,6 +216,7 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
         second = _wave(pipeline, runtime, producer, 2, contacts, ttl_s, first["scored"])
         result |= {
             "load_s": first["load_s"],
+            "expired_after_s": [first["expired_after_s"], second["expired_after_s"]],
             "rss_mb": {name: {"baseline": baseline[name], "peak": first["peak"][name],
                               "after_ttl": first["after"][name], "peak_2": second["peak"][name],
                               "after_ttl_2": second["after"][name]} for name in SERVICES},

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from cxpulse_core.memory import ALLOCATOR_ENV
 from cxpulse_core.testing.net import free_port
 from cxpulse_core.testing.process import ServiceProcess
 
@@ -33,7 +34,7 @@ class Pipeline:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for offset, name in enumerate(self.services):
             port = self.base_port + offset if self.base_port else free_port()
-            env = {"CXPULSE_TOPIC_PREFIX": self.topic_prefix} | self.env | {
+            env = ALLOCATOR_ENV | {"CXPULSE_TOPIC_PREFIX": self.topic_prefix} | self.env | {
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CXPULSE_INSTANCE_ID": f"{name}-{port}"}
             command = [self.python, "-m", "cxpulse_core.cli", "run", name]  # what `cxpulse run <name>` runs
             service = ServiceProcess(f"cxpulse_{name}", env, self.log_dir / f"{name}.log", port, name, command)
