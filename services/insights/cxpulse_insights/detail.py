@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from cxpulse_core.memory import compacted
 from cxpulse_core.records import AgentGuidance, ContactSummary, Escalation, SupervisorAlert, UtteranceSentiment
 
 # Any input record of a contact: all carry contact_id and the context fields below, some of them as None.
@@ -107,6 +108,13 @@ class ContactLog:
         detail = self._contacts.get(correction["contact_id"])
         if detail is not None:
             self._append(detail.corrections, correction, "event_id")
+
+    def forget(self, cid: str) -> None:
+        """A contact that never ended, past its TTL: it has left the live views, its transcript goes with it."""
+        self._contacts.pop(cid, None)
+
+    def compact(self) -> None:
+        self._contacts = compacted(self._contacts)
 
     def get(self, cid: str) -> ContactDetail | None:
         return self._contacts.get(cid)

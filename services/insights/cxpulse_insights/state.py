@@ -209,7 +209,8 @@ class InsightsState:
 
     def expire(self) -> int:
         """Drops the contacts in progress that had no record for `contact_ttl_s` (they never ended: a lost
-        ContactSummary, an abandoned chat) from the live views; O(number dropped). Returns how many."""
+        ContactSummary, an abandoned chat) from the live views and the drill-down; O(number dropped). Returns how
+        many."""
         horizon = self.clock() - self.s.contact_ttl_s
         gone = 0
         with self._lock:
@@ -221,6 +222,7 @@ class InsightsState:
                 self._active.pop(cid, None)
                 self._turns.pop(cid, None)
                 self._escalated.pop(cid, None)
+                self.details.forget(cid)
                 gone += 1
             self.expired += gone
         if gone:
@@ -233,6 +235,7 @@ class InsightsState:
         with self._lock:
             self._seen, self._active = compacted(self._seen), compacted(self._active)
             self._turns, self._escalated = compacted(self._turns), compacted(self._escalated)
+            self.details.compact()
 
     def sizes(self) -> dict[str, int]:
         with self._lock:

@@ -50,3 +50,19 @@ def test_a_mass_expiry_shrinks_the_maps_and_the_views_carry_on():
     state.on_update(update("later"))
     clock[0] = 91.0
     assert state.expire() == 1 and [c["contact_id"] for c in state.active_contacts()] == ["later"]
+
+
+def test_the_drill_down_of_a_contact_that_never_ended_goes_with_its_ttl_an_ended_one_stays():
+    from insights_builders import summary, utterance
+
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(contact_ttl_s=60), clock=lambda: clock[0])
+    for contact in ("abandoned", "done"):
+        state.on_update(update(contact))
+        state.on_utterance(utterance(contact, 1, "customer", -0.4, text="still waiting"))
+    state.on_summary(summary("done"))
+    clock[0] = 61.0
+    assert state.expire() == 1
+    state.compact()
+    assert state.contact("abandoned") is None
+    assert state.contact("done") is not None and state.contact("done")["turns"][0]["text"] == "still waiting"
