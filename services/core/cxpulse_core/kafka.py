@@ -96,6 +96,9 @@ def make_consumer(kafka: KafkaSettings, group_id: str, on_fatal: Callable[[str],
         "partition.assignment.strategy": "cooperative-sticky",
         "max.poll.interval.ms": 300000,
         "session.timeout.ms": 10000,  # a dead replica's partitions move on after 10 s, not the default 45 s
+        # Prefetch at most 16 MB (librdkafka's default is 64 MB): a consumer that lags behind a burst fills the
+        # whole queue, and that memory outlives the burst (minutes of this pipeline's traffic still fit).
+        "queued.max.messages.kbytes": 16384,
     }
     required = {
         "group.id": group_id,
