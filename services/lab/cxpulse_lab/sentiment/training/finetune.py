@@ -17,8 +17,8 @@ L2 norm, then linear): cross-entropy for polarity (class-balanced within each so
 synthetic CS set), optionally plus `--rating-loss` x squared error on the mean human rating (VADER rows only,
 scaled to -1..1: the three classes alone hide how close a sentence sits to a cut point, where the neutral class is
 lost; off by default, it did not help, see MODEL_CARD.md). The epoch with the best macro-F1 on the **real-text dev
-split** is kept; the real test split is never read here. Writes OUT/model (a transformers model folder that export_onnx.py reads with --model-dir) and
-OUT/finetune.json (settings, per-epoch dev scores, timing).
+split** is kept; the real test split is never read here. Writes OUT/model (a transformers model folder that
+export_onnx.py reads with --model-dir) and OUT/finetune.json (settings, per-epoch dev scores, timing).
 """
 
 from __future__ import annotations
