@@ -54,11 +54,12 @@ class InsightsHandler:
 
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
         self._late = {}
-        results = [self._one(i, item) for i, item in enumerate(batch)]
-        for cid, i in self._late.items():  # once per batch, however many late records a contact had
-            outputs = results[i]
-            assert isinstance(outputs, list)
-            outputs.extend(self._outputs(*self.state.rescore(cid), self.state.summary_of(cid)))
+        with self.state.batched():
+            results = [self._one(i, item) for i, item in enumerate(batch)]
+            for cid, i in self._late.items():  # once per batch, however many late records a contact had
+                outputs = results[i]
+                assert isinstance(outputs, list)
+                outputs.extend(self._outputs(*self.state.rescore(cid), self.state.summary_of(cid)))
         self._skip_written(batch, results)
         self._progress(batch, results)
         self.memory.note(self.state.expire(), self.state.compact)

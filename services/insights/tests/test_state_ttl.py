@@ -66,3 +66,17 @@ def test_the_drill_down_of_a_contact_that_never_ended_goes_with_its_ttl_an_ended
     state.compact()
     assert state.contact("abandoned") is None
     assert state.contact("done") is not None and state.contact("done")["turns"][0]["text"] == "still waiting"
+
+
+def test_a_batch_announces_each_changed_view_once_at_its_end():
+    state = InsightsState(InsightsSettings())
+    heard: list[str] = []
+    state.subscribe(heard.append)
+    with state.batched():
+        for i in range(100):
+            state.on_update(update(f"c-{i}"))
+        state.on_escalation(escalation("c-1"))
+        assert heard == []
+    assert heard == ["contacts", "escalations"]
+    state.on_update(update("c-200"))  # outside a batch: at once
+    assert heard == ["contacts", "escalations", "contacts"]
