@@ -223,6 +223,7 @@ def test_copartition_creates_the_table_changelog_before_the_worker_and_refuses_a
     config = admin.describe_configs([ConfigResource("topic", f"{app_id}-t-changelog")])
     (future,) = config.values()
     assert future.result()["cleanup.policy"].value == "compact"
+    assert future.result()["segment.ms"].value == "3600000"  # compactable within the hour (topics.TopicSpec)
     assert copartition(table(app_id), kafka_settings, new_topic("again3", partitions=3)) == 3  # exists: fine
     with pytest.raises(MissingTopicError, match="3 partitions"):
         copartition(table(app_id), kafka_settings, new_topic("src2", partitions=2))

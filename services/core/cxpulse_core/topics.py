@@ -33,6 +33,9 @@ def deadletter(service: str) -> str:
     return f"cx.deadletter.{service}"
 
 
+COMPACTED_SEGMENT_MS = 3_600_000
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
@@ -50,6 +53,11 @@ class TopicSpec:
         config = {"cleanup.policy": self.cleanup_policy}
         if "delete" in self.cleanup_policy:
             config["retention.ms"] = str(self.retention_ms)
+        if "compact" in self.cleanup_policy:
+            # The log cleaner never compacts the active segment, which the broker rolls weekly by default: a state
+            # changelog would then hold a week of updates, every one of them read again by a restore (a restart
+            # is ready only after it). Hourly segments bound that to about an hour's updates plus the live keys.
+            config["segment.ms"] = str(COMPACTED_SEGMENT_MS)
         return config
 
 
