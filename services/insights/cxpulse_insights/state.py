@@ -89,8 +89,7 @@ class InsightsState:
     @contextlib.contextmanager
     def batched(self) -> Iterator[None]:
         """Within it, each changed view is announced once, at the end: a batch of 500 records then costs the
-        dashboard's event loop a handful of wake-ups, not a thousand queued callbacks (which, behind a busy stream
-        thread, piled up by the hundred thousand during a burst)."""
+        dashboard's event loop a handful of callbacks (each a cross-thread wake-up), not one per record and view."""
         self._deferred = set()
         try:
             yield
