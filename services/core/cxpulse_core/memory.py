@@ -73,7 +73,7 @@ class MemoryRelease:
         """Counts entries freed (call it after every expiry sweep, 0 included: a tail waits for a later call);
         compacts the maps and releases memory once enough went. True when it did."""
         if freed:
-            metrics.STATE_EXPIRED.labels(metrics.process_service(), self.state).inc(freed)
+            metrics.child(metrics.STATE_EXPIRED, metrics.process_service(), self.state).inc(freed)
         self._pending += freed
         if not self._pending:
             return False
@@ -89,5 +89,5 @@ class MemoryRelease:
             "entries": self._pending, "trimmed": trimmed, "ms": round((time.perf_counter() - started) * 1000, 1)})
         self._pending, self._last = 0, self.clock()
         self.releases += 1
-        metrics.MEMORY_RELEASES.labels(metrics.process_service(), self.state).inc()
+        metrics.child(metrics.MEMORY_RELEASES, metrics.process_service(), self.state).inc()
         return True

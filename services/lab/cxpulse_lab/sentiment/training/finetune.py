@@ -91,12 +91,14 @@ class Top(torch.nn.Module):
     """The trainable part: the top transformer layers + pooling/normalisation + the linear heads (polarity,
     emotions, and a training-only rating regressor)."""
 
-    def __init__(self, bert: torch.nn.Module, top: int) -> None:
+    def __init__(self, bert: torch.nn.Module, top: int, rating: bool = False) -> None:
         super().__init__()
         self.layers = torch.nn.ModuleList(bert.encoder.layer[-top:])
         self.pol = torch.nn.Linear(384, 3)
         self.emo = torch.nn.Linear(384, len(EMOTIONS))
-        self.rating = torch.nn.Linear(384, 1)  # training only: not exported, the encoder is what ships
+        # Training only (not exported: the encoder is what ships), and made only when its loss is on, so that a run
+        # without it draws the same random numbers as the shipped one did.
+        self.rating = torch.nn.Linear(384, 1) if rating else None
         # Unit-norm embeddings need large logits; a fixed scale keeps the head's learning rate ordinary.
         self.scale = 16.0
 
@@ -109,9 +111,9 @@ class Top(torch.nn.Module):
         pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         x = self.embed(h, mask) * self.scale
-        return self.pol(x), self.emo(x), self.rating(x).squeeze(1)
+        return self.pol(x), self.emo(x), None if self.rating is None else self.rating(x).squeeze(1)
 
 
 def cached_states(bert: torch.nn.Module, top: int, ids: list[list[int]], desc: str, cache: Path) -> list[np.ndarray]:
@@ -244,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     cs_states = cached_states(bert, args.top, ids_of(cs_dev.texts), "embedding cs dev", cache)
     t_embed = time.perf_counter() - t0
 
-    top = Top(bert, args.top)
+    top = Top(bert, args.top, rating=args.rating_loss > 0)
     opt = torch.optim.AdamW([
         {"params": [p for m in top.layers for p in m.parameters()], "lr": args.lr},
-        {"params": [*top.pol.parameters(), *top.emo.parameters(), *top.rating.parameters()], "lr": args.head_lr},
+        {"params": [p for head in (top.pol, top.emo, top.rating) if head is not None for p in head.parameters()],
+         "lr": args.head_lr},
     ], weight_decay=0.01)
     y = torch.tensor(train.y)
     emo = torch.tensor(train.emo, dtype=torch.float32)
@@ -274,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
             ix = torch.tensor(idx)
             ce = torch.nn.functional.cross_entropy(pol_logits, y[ix], reduction="none")
             bce = torch.nn.functional.binary_cross_entropy_with_logits(emo_logits, emo[ix], reduction="none").mean(1)
-            # The rating carries what the three classes lose: how far a sentence is from the cut points.
-            mse = has_rating[ix] * (rating_pred - rating[ix]) ** 2
-            loss = (w[ix] * (ce + 0.5 * has_emo[ix] * bce + args.rating_loss * mse)).mean()
+            per_row = ce + 0.5 * has_emo[ix] * bce
+            if rating_pred is not None:  # how far a sentence is from the cut points, which the classes lose
+                per_row = per_row + args.rating_loss * has_rating[ix] * (rating_pred - rating[ix]) ** 2
+            loss = (w[ix] * per_row).mean()
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
