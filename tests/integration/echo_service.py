@@ -22,8 +22,11 @@ class Echo:
         self.output_topic = output_topic
         self.crash_on = crash_on
         self.oversize = oversize or {}
+        self.handled: list[list[Incoming]] = []  # every batch handle() got, in order
+
 
     def handle(self, batch: list[Incoming]) -> list[list[Output]]:
+        self.handled.append(batch)
         results = []
         for incoming in batch:
             value = incoming.record.value
@@ -37,13 +40,30 @@ class Echo:
         return results
 
 
+class PreparedEcho(Echo):
+    """An Echo with prepare(): records each batch it prepared, which the transactional loop runs while the
+    previous batch commits."""
+
+    def __init__(self, output_topic: str) -> None:
+        super().__init__(output_topic)
+        self.prepared: list[list[Incoming]] = []
+
+    def prepare(self, batch: list[Incoming]) -> None:
+        self.prepared.append(batch)
+
+
 def build(kafka: KafkaSettings, source: str, sink: str, dlq: str, group: str, crash_on: str | None = None,
           max_ratio: float = 0.9, serde: Serde | None = None, stop_on_flood: bool = False,
-          oversize: dict[str, int] | None = None) -> StreamLoop:
-    config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5)
-    consumer = make_consumer(kafka, group, **{"auto.commit.interval.ms": 200, "session.timeout.ms": 6000})
-    return StreamLoop(config, consumer,
-                      make_producer(kafka), serde or SingleObjectSerde(), Echo(sink, crash_on, oversize), Health(60),
+          oversize: dict[str, int] | None = None, handler: Echo | None = None) -> StreamLoop:
+    """With a PreparedEcho as `handler`, the loop is transactional (exactly-once, transactional.id = group)."""
+    transactional = isinstance(handler, PreparedEcho)
+    config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5,
+                        max_batch=50 if transactional else 500, transactional=transactional)
+    consumer_extra = {"enable.auto.commit": False} if transactional else {"auto.commit.interval.ms": 200}
+    consumer = make_consumer(kafka, group, **consumer_extra, **{"session.timeout.ms": 6000})
+    producer = make_producer(kafka, **({"transactional.id": group} if transactional else {}))
+    return StreamLoop(config, consumer, producer, serde or SingleObjectSerde(),
+                      handler or Echo(sink, crash_on, oversize), Health(60),
                       InvalidRatioLimit(max_ratio, 100, 10, "echo", stop_on_flood))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
-from echo_service import build
+from echo_service import PreparedEcho, build
 from prometheus_client import REGISTRY
 
 from cxpulse_core.dlq import DeadLetterLimitError
@@ -151,6 +151,30 @@ def test_a_consumer_killed_before_storing_its_offset_reads_the_record_again(kafk
         restarted.wait(30)
     assert restarted.returncode == 0  # SIGTERM is a graceful stop
     assert sorted(after) == [f"r-{i}" for i in range(6)]  # r-4 read again, nothing lost, nothing doubled
+
+
+def test_a_transactional_loop_prepares_the_next_batch_while_one_commits_and_loses_or_doubles_nothing(
+        kafka_settings, new_topic):
+    """Exactly-once with the commit in the background: records arriving while the loop runs, a graceful stop,
+    and a second instance of the same transactional id and group that goes on where the first stopped."""
+    serde = SingleObjectSerde()
+    source, sink, dlq = new_topic("in"), new_topic("out"), new_topic("dlq")
+    group = unique_name("g")
+    records = risks(serde, source, 1500)
+    first = PreparedEcho(sink)
+    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=first)):
+        for start in range(0, 1000, 100):  # in bursts, so that batches arrive while others commit
+            produce(kafka_settings, source, records[start:start + 100])
+            time.sleep(0.05)
+        assert len(consume(kafka_settings, sink, 1000, timeout_s=60)) == 1000
+    # every batch was prepared before it was handled: the very same batch, in the same order
+    assert len(first.handled) > 1 and [id(b) for b in first.handled] == [id(b) for b in first.prepared]
+    second = PreparedEcho(sink)
+    produce(kafka_settings, source, records[1000:])
+    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=second)):
+        out = values(consume(kafka_settings, sink, 1500, timeout_s=60, settle_s=2), serde)
+    assert sorted(v["event_id"] for v in out) == sorted(f"r-{i}" for i in range(1500))  # none lost, none twice
+    assert sum(len(b) for b in second.handled) == 500  # the second went on after the first's last commit
 
 
 @pytest.mark.registry

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -110,6 +111,10 @@ class Handler(Protocol):
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
         """One result per input, in order: outputs to produce (possibly none) or a rejection.
 
+        A transactional handler may define prepare(batch: Sequence[Incoming]): work on a batch that reads no state
+        (sentiment: scoring the texts), which the loop runs while the previous batch's transaction commits;
+        handle() then gets the same batch.
+
         A handler may define deadletter_value(message) -> bytes: what its dead letters keep instead of the
         original bytes (ingest: the record with PII redacted)."""
 
@@ -166,7 +171,12 @@ class StreamLoop:
         self._completions = getattr(handler, "completions", None)
         self._wait_s = getattr(handler, "wait_s", None)
         self._backlogged = getattr(handler, "backlogged", None)
+        self._prepare = getattr(handler, "prepare", None)
         self._paused = False
+        # Transactional loops commit a batch in this thread while the next batch is read, decoded and prepared:
+        # the commit is round trips to the broker, the next batch's work is CPU. (the commit, when it started)
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="txn-commit") if config.transactional else None
+        self._committing: tuple[Future[None], float] | None = None
 
     def stop(self, *_: object) -> None:
         self._stopping = True
@@ -181,7 +191,7 @@ class StreamLoop:
                 self.health.beat()
                 self._flow_control()
                 batch = self._next_batch()
-                if batch and self.config.transactional:
+                if self.config.transactional:
                     self._process_in_transaction(batch)
                 elif batch:
                     self._process(batch)
@@ -194,6 +204,8 @@ class StreamLoop:
                 if self.limit.flooding and self.limit.stop:
                     # Opted-in stop: only after this batch's dead letters are acknowledged and committed, so a
                     # restart goes on after them instead of dying on the same records again.
+                    if self.config.transactional:
+                        self._join_commit()
                     self._drain()
                     if not self.config.transactional:
                         self._commit()
@@ -257,26 +269,57 @@ class StreamLoop:
                 OffsetTracker.ack(entry)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
+        """Decodes and prepares `batch` while the previous batch's transaction commits, then handles it in a
+        transaction of its own whose commit runs in the background in turn (joined by the next call)."""
+        incoming = self._decode(batch) if batch else None
+        if incoming is not None and self._prepare is not None:
+            self._prepare(incoming[1])
+        if not self._join_commit():
+            return  # the previous transaction aborted and the loop rewound: this batch is read again
+        if incoming is None:
+            return
         started = time.perf_counter()
         self.producer.begin_transaction()
         try:
-            for message, outputs, _ in self._handle(batch):
+            for message, outputs, _ in self._handle(batch, incoming):
                 for output in outputs:
                     self._produce(output, None, message)
             positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
             metadata = self.consumer.consumer_group_metadata()
+        except KafkaException as exc:
+            self._abort_unless_fatal(exc)
+            return
+
+        def commit() -> None:
             # Retriable errors (the coordinator moved or is loading, the broker is restarting) are retried; an
             # abortable one aborts the transaction and the batch runs again from the last committed one.
             self._retrying("send_offsets_to_transaction",
                            lambda: self.producer.send_offsets_to_transaction(positions, metadata, 30))
             self._retrying("commit_transaction", lambda: self.producer.commit_transaction(30))
+
+        assert self._committer is not None
+        self._committing = (self._committer.submit(commit), started)
+
+    def _join_commit(self) -> bool:
+        """Waits for the transaction committing in the background, if any. False when it aborted (the loop then
+        rewound to the last committed transaction); a fatal error is raised."""
+        if self._committing is None:
+            return True
+        future, started = self._committing
+        self._committing = None
+        try:
+            future.result()
         except KafkaException as exc:
-            error = exc.args[0]
-            if not isinstance(error, KafkaError) or error.fatal() or not error.txn_requires_abort():
-                raise  # fatal (e.g. fenced by a newer instance): exit, the replacement takes over
-            self._abort_and_rewind(error)
-            return
+            self._abort_unless_fatal(exc)
+            return False
         metrics.child(metrics.PROCESSING_LATENCY, self.config.service).observe(time.perf_counter() - started)
+        return True
+
+    def _abort_unless_fatal(self, exc: KafkaException) -> None:
+        error = exc.args[0]
+        if not isinstance(error, KafkaError) or error.fatal() or not error.txn_requires_abort():
+            raise exc  # fatal (e.g. fenced by a newer instance): exit, the replacement takes over
+        self._abort_and_rewind(error)
 
     def _abort_and_rewind(self, error: KafkaError) -> None:
         """Aborts the open transaction and puts the loop back where the last committed transaction left it: input
@@ -320,11 +363,8 @@ class StreamLoop:
                 time.sleep(backoff)
                 backoff = min(max_backoff_s, backoff * 2)
 
-    def _handle(self, batch: list[Message]) -> list[tuple[Message, list[Output], Deferred | None]]:
-        service = self.config.service
-        metrics.child(metrics.BATCH_SIZE, service).observe(len(batch))
-        for topic in {m.topic() for m in batch}:
-            metrics.child(metrics.MESSAGES_IN, service, topic).inc(sum(m.topic() == topic for m in batch))
+    def _decode(self, batch: list[Message]) -> tuple[list[Result | None], list[Incoming], list[int]]:
+        """Per input: a rejection where its value does not decode; the inputs that did, and their positions."""
         results: list[Result | None] = [None] * len(batch)
         decoded: list[Incoming] = []
         positions: list[int] = []
@@ -338,6 +378,15 @@ class StreamLoop:
                     continue
             decoded.append(Incoming(message, record))
             positions.append(i)
+        return results, decoded, positions
+
+    def _handle(self, batch: list[Message], incoming: tuple[list[Result | None], list[Incoming], list[int]] | None
+                = None) -> list[tuple[Message, list[Output], Deferred | None]]:
+        service = self.config.service
+        metrics.child(metrics.BATCH_SIZE, service).observe(len(batch))
+        for topic in {m.topic() for m in batch}:
+            metrics.child(metrics.MESSAGES_IN, service, topic).inc(sum(m.topic() == topic for m in batch))
+        results, decoded, positions = incoming if incoming is not None else self._decode(batch)
         for i, result in zip(positions, self.handler.handle(decoded), strict=True):
             results[i] = result
         handled: list[tuple[Message, list[Output], Deferred | None]] = []
@@ -484,6 +533,8 @@ class StreamLoop:
         log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self.config.transactional:
+            self._join_commit()  # the batch in flight commits (or aborts and rewinds) before the partitions go
         self._revoke_state(sorted({p.partition for p in partitions}))
         if self.config.transactional:  # every batch was committed in its transaction already
             return
@@ -503,6 +554,10 @@ class StreamLoop:
     def _shutdown(self) -> None:
         log.info("shutting down")
         try:
+            if self._committer is not None:
+                with contextlib.suppress(KafkaException):  # an abort is left to the broker's transaction timeout
+                    self._join_commit()
+                self._committer.shutdown()
             if hasattr(self.handler, "close"):
                 self.handler.close()  # e.g. attempts running now finish; their outcomes are produced below
             self._complete()

@@ -75,6 +75,8 @@ class SentimentHandler:
         self.touched: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self.expired = 0
         self.memory = MemoryRelease()
+        # (the batch prepare() scored, its predictions and embeddings by id(record)); handle() takes it
+        self._scored: tuple[Sequence[Incoming], tuple[dict[int, Any], dict[int, dict[str, Any]]]] | None = None
 
     # -- the TTL follows partition ownership (the loop restores and drops the state itself) ----------------
     def on_assign(self, partitions: list[int]) -> None:
@@ -89,12 +91,22 @@ class SentimentHandler:
         self.touched = OrderedDict((c, t) for c, t in self.touched.items() if t[1] not in gone)
 
     # -- processing --------------------------------------------------------------------------------------
-    def handle(self, batch: Sequence[Incoming]) -> list[Result]:
-        records = [_typed(i) for i in batch]
+    def prepare(self, batch: Sequence[Incoming]) -> None:
+        """Scores the batch's turns (no state involved): the loop runs this while the previous batch's
+        transaction commits, and handle() then finds the predictions here."""
+        self._scored = (batch, self._score([_typed(i) for i in batch]))
+
+    def _score(self, records: list[Record | Reject]) -> tuple[dict[int, Any], dict[int, dict[str, Any]]]:
+        """Predictions and packed embeddings of the scorable utterances among `records`, by id(record)."""
         scorable = [r for r in records if isinstance(r, Utterance) and r.speaker in SCORED_SPEAKERS]
         predicted = self.model.predict([r.text for r in scorable])
         predictions = dict(zip((id(r) for r in scorable), predicted, strict=True))
-        embeddings = self._pack([id(r) for r in scorable], predicted)
+        return predictions, self._pack([id(r) for r in scorable], predicted)
+
+    def handle(self, batch: Sequence[Incoming]) -> list[Result]:
+        records = [_typed(i) for i in batch]  # typed once per record: the same objects prepare() scored
+        scored, self._scored = self._scored, None
+        predictions, embeddings = scored[1] if scored is not None and scored[0] is batch else self._score(records)
         results: list[Result] = []
         now = self.clock()
         for incoming, record in zip(batch, records, strict=True):

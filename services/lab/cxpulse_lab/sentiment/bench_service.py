@@ -66,7 +66,9 @@ def raw_model_per_s(texts: list[str], batch: int) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def run(kafka: KafkaSettings, n: int = 3000, repeats: int = 3, batch: int = 32) -> dict[str, float]:
+def run(kafka: KafkaSettings, n: int = 3000, repeats: int = 3, batch: int | None = None) -> dict[str, float]:
+    """`batch`: the service's max_batch and the raw model's batches; by default the service's own setting."""
+    batch = batch or SentimentSettings.model_fields["max_batch"].default
     texts = sample_texts(n)
     events = interactions(texts)
     raw, service = [], []
