@@ -111,9 +111,10 @@ class Handler(Protocol):
     def handle(self, batch: Sequence[Incoming]) -> Sequence[Result]:
         """One result per input, in order: outputs to produce (possibly none) or a rejection.
 
-        A transactional handler may define prepare(batch: Sequence[Incoming]): work on a batch that reads no state
-        (sentiment: scoring the texts), which the loop runs while the previous batch's transaction commits;
-        handle() then gets the same batch.
+        A transactional handler may define prepare(part: Sequence[Incoming]): work that reads no state (sentiment:
+        scoring the texts), which the loop runs on the next batch while the previous batch's transaction commits.
+        It may be called for parts of a batch (the batch, then what arrived during the commit); handle() then
+        gets the whole batch, with the same Incoming objects.
 
         A handler may define deadletter_value(message) -> bytes: what its dead letters keep instead of the
         original bytes (ingest: the record with PII redacted)."""
@@ -269,15 +270,22 @@ class StreamLoop:
                 OffsetTracker.ack(entry)
 
     def _process_in_transaction(self, batch: list[Message]) -> None:
-        """Decodes and prepares `batch` while the previous batch's transaction commits, then handles it in a
-        transaction of its own whose commit runs in the background in turn (joined by the next call)."""
-        incoming = self._decode(batch) if batch else None
-        if incoming is not None and self._prepare is not None:
-            self._prepare(incoming[1])
+        """Decodes and prepares `batch` while the previous batch's transaction commits, then tops it up with what
+        arrived meanwhile and handles it in a transaction of its own, whose commit runs in the background in turn
+        (joined by the next call)."""
+        incoming = self._prepared(batch) if batch else None
         if not self._join_commit():
             return  # the previous transaction aborted and the loop rewound: this batch is read again
         if incoming is None:
             return
+        if len(batch) < self.config.max_batch:
+            more = without_errors(self.consumer.consume(self.config.max_batch - len(batch), timeout=0),
+                                  self.config.service)
+            if more:
+                results, decoded, positions = self._prepared(more)
+                incoming = (incoming[0] + results, incoming[1] + decoded,
+                            incoming[2] + [len(batch) + i for i in positions])
+                batch = batch + more
         started = time.perf_counter()
         self.producer.begin_transaction()
         try:
@@ -299,6 +307,12 @@ class StreamLoop:
 
         assert self._committer is not None
         self._committing = (self._committer.submit(commit), started)
+
+    def _prepared(self, batch: list[Message]) -> tuple[list[Result | None], list[Incoming], list[int]]:
+        incoming = self._decode(batch)
+        if self._prepare is not None:
+            self._prepare(incoming[1])
+        return incoming
 
     def _join_commit(self) -> bool:
         """Waits for the transaction committing in the background, if any. False when it aborted (the loop then

@@ -50,6 +50,7 @@ def contact_store(topic: str, kafka: KafkaSettings | None,
 
 
 Event = ContactStarted | Utterance | ContactEnded
+Scored = tuple[Utterance, Any, dict[str, Any] | None]  # a scored turn: record, prediction, packed embedding
 
 
 def _typed(incoming: Incoming) -> Record | Reject:
@@ -75,8 +76,9 @@ class SentimentHandler:
         self.touched: OrderedDict[str, tuple[int, int]] = OrderedDict()
         self.expired = 0
         self.memory = MemoryRelease()
-        # (the batch prepare() scored, its predictions and embeddings by id(record)); handle() takes it
-        self._scored: tuple[Sequence[Incoming], tuple[dict[int, Any], dict[int, dict[str, Any]]]] | None = None
+        # What prepare() scored for the next batch: id(record) -> (record, prediction, packed embedding). The
+        # record is kept so that an id reused after a batch was dropped (a rewind) cannot match.
+        self._scored: dict[int, Scored] = {}
 
     # -- the TTL follows partition ownership (the loop restores and drops the state itself) ----------------
     def on_assign(self, partitions: list[int]) -> None:
@@ -91,22 +93,24 @@ class SentimentHandler:
         self.touched = OrderedDict((c, t) for c, t in self.touched.items() if t[1] not in gone)
 
     # -- processing --------------------------------------------------------------------------------------
-    def prepare(self, batch: Sequence[Incoming]) -> None:
-        """Scores the batch's turns (no state involved): the loop runs this while the previous batch's
-        transaction commits, and handle() then finds the predictions here."""
-        self._scored = (batch, self._score([_typed(i) for i in batch]))
+    def prepare(self, part: Sequence[Incoming]) -> None:
+        """Scores the turns of (part of) the next batch, which reads no state: the loop runs this while the
+        previous batch's transaction commits, and handle() takes the predictions from here."""
+        self._scored.update(self._score([_typed(i) for i in part]))
 
-    def _score(self, records: list[Record | Reject]) -> tuple[dict[int, Any], dict[int, dict[str, Any]]]:
-        """Predictions and packed embeddings of the scorable utterances among `records`, by id(record)."""
+    def _score(self, records: list[Record | Reject]) -> dict[int, Scored]:
+        """The prediction and packed embedding of each scorable utterance among `records`, by id(record)."""
         scorable = [r for r in records if isinstance(r, Utterance) and r.speaker in SCORED_SPEAKERS]
         predicted = self.model.predict([r.text for r in scorable])
-        predictions = dict(zip((id(r) for r in scorable), predicted, strict=True))
-        return predictions, self._pack([id(r) for r in scorable], predicted)
+        embeddings = self._pack([id(r) for r in scorable], predicted)
+        return {id(r): (r, p, embeddings.get(id(r))) for r, p in zip(scorable, predicted, strict=True)}
 
     def handle(self, batch: Sequence[Incoming]) -> list[Result]:
         records = [_typed(i) for i in batch]  # typed once per record: the same objects prepare() scored
-        scored, self._scored = self._scored, None
-        predictions, embeddings = scored[1] if scored is not None and scored[0] is batch else self._score(records)
+        prepared, self._scored = self._scored, {}
+        by_id = {id(r): r for r in records}
+        scored = {k: v for k, v in prepared.items() if by_id.get(k) is v[0]}  # not a dropped batch's
+        scored |= self._score([r for r in records if id(r) not in scored])  # all of them without prepare()
         results: list[Result] = []
         now = self.clock()
         for incoming, record in zip(batch, records, strict=True):
@@ -119,7 +123,8 @@ class SentimentHandler:
                 case ContactStarted():
                     outputs = self._started(contacts, record)
                 case Utterance():
-                    outputs = self._utterance(contacts, record, predictions.get(id(record)), embeddings.get(id(record)))
+                    _, prediction, embedding = scored.get(id(record), (None, None, None))
+                    outputs = self._utterance(contacts, record, prediction, embedding)
                 case ContactEnded():
                     outputs = self._ended(contacts, record)
                 case _:
