@@ -274,22 +274,26 @@ def overview() -> Board:
         q(f"sum(rate(cxpulse_routing_guidance_total[{RATE}]))", "guidance", "C")], "reqps", width=8)
     b.row("Latency per hop (origin_time -> produced_time)")
     b.panel("p99 per hop", [
-        q(f"histogram_quantile(0.99, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.99, sum by (service, topic, le) "
+          f"(rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
           "{{service}} -> {{topic}}", "A"),
-        q(f"histogram_quantile(0.99, sum by (output, le) (rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.99, sum by (output, le) "
+          f"(rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
           "routing -> {{output}}", "B"),
         q(f"histogram_quantile(0.99, sum by (channel, le) (rate(cxpulse_notification_delivery_latency_seconds_bucket"
           f"[{RATE}])))", "notification -> {{channel}}", "C")], "s", width=12)
     b.panel("p50 per hop", [
-        q(f"histogram_quantile(0.5, sum by (service, topic, le) (rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.5, sum by (service, topic, le) "
+          f"(rate(cxpulse_pipeline_latency_seconds_bucket[{RATE}])))",
           "{{service}} -> {{topic}}", "A"),
-        q(f"histogram_quantile(0.5, sum by (output, le) (rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
+        q(f"histogram_quantile(0.5, sum by (output, le) "
+          f"(rate(cxpulse_routing_decision_latency_seconds_bucket[{RATE}])))",
           "routing -> {{output}}", "B")], "s", width=12)
     b.panel("Utterance -> sentiment (SLO p99 < 300 ms)",
             quantiles("cxpulse_pipeline_latency_seconds", f'service="sentiment", {UTTERANCES}', "", ""), "s", width=12)
     b.panel("Utterance -> escalation (SLO p99 < 150 ms)",
-            quantiles("cxpulse_routing_decision_latency_seconds", 'service="routing", output="escalation"', "", ""), "s",
-            width=12)
+            quantiles("cxpulse_routing_decision_latency_seconds", 'service="routing", output="escalation"', "", ""),
+            "s", width=12)
     b.row("Backlog and errors")
     b.panel("Consumer lag per service and topic",
             [q("sum by (service, topic) (cxpulse_consumer_lag)", "{{service}} {{topic}}")], "short", width=8,
