@@ -154,6 +154,24 @@ def deadletter(config: LoopConfig, message: Message, reject: Reject, extra: Sequ
     return Output(config.deadletter_topic, key, "", value, headers)
 
 
+Decodings = tuple[list[Result | None], list[Incoming], list[int]]  # StreamLoop._decode's answer
+
+
+def _assigned_only(batch: list[Message], incoming: Decodings,
+                   assigned: set[tuple[str, int]]) -> tuple[list[Message], Decodings]:
+    """The batch without records of partitions revoked while it was being read (a rebalance inside one of its
+    consume calls): their state is gone and their offsets are the new owner's to commit, so handling them here
+    would write outputs and state the new owner writes too."""
+    keep = [i for i, m in enumerate(batch) if (m.topic(), m.partition()) in assigned]
+    if len(keep) == len(batch):
+        return batch, incoming
+    results, decoded, positions = incoming
+    at = {i: n for n, i in enumerate(positions)}  # batch index -> index in decoded
+    new_positions = [k for k, i in enumerate(keep) if i in at]
+    return ([batch[i] for i in keep],
+            ([results[i] for i in keep], [decoded[at[i]] for i in keep if i in at], new_positions))
+
+
 class StreamLoop:
     def __init__(self, config: LoopConfig, consumer: Consumer, producer: Producer, serde: Serde,
                  handler: Handler, health: Health, limit: InvalidRatioLimit) -> None:
@@ -286,13 +304,17 @@ class StreamLoop:
                 incoming = (incoming[0] + results, incoming[1] + decoded,
                             incoming[2] + [len(batch) + i for i in positions])
                 batch = batch + more
+        assignment = self.consumer.assignment()
+        batch, incoming = _assigned_only(batch, incoming, {(tp.topic, tp.partition) for tp in assignment})
+        if not batch:
+            return
         started = time.perf_counter()
         self.producer.begin_transaction()
         try:
             for message, outputs, _ in self._handle(batch, incoming):
                 for output in outputs:
                     self._produce(output, None, message)
-            positions = [tp for tp in self.consumer.position(self.consumer.assignment()) if tp.offset >= 0]
+            positions = [tp for tp in self.consumer.position(assignment) if tp.offset >= 0]
             metadata = self.consumer.consumer_group_metadata()
         except KafkaException as exc:
             self._abort_unless_fatal(exc)
@@ -308,7 +330,7 @@ class StreamLoop:
         assert self._committer is not None
         self._committing = (self._committer.submit(commit), started)
 
-    def _prepared(self, batch: list[Message]) -> tuple[list[Result | None], list[Incoming], list[int]]:
+    def _prepared(self, batch: list[Message]) -> Decodings:
         incoming = self._decode(batch)
         if self._prepare is not None:
             self._prepare(incoming[1])
@@ -377,7 +399,7 @@ class StreamLoop:
                 time.sleep(backoff)
                 backoff = min(max_backoff_s, backoff * 2)
 
-    def _decode(self, batch: list[Message]) -> tuple[list[Result | None], list[Incoming], list[int]]:
+    def _decode(self, batch: list[Message]) -> Decodings:
         """Per input: a rejection where its value does not decode; the inputs that did, and their positions."""
         results: list[Result | None] = [None] * len(batch)
         decoded: list[Incoming] = []
@@ -394,8 +416,8 @@ class StreamLoop:
             positions.append(i)
         return results, decoded, positions
 
-    def _handle(self, batch: list[Message], incoming: tuple[list[Result | None], list[Incoming], list[int]] | None
-                = None) -> list[tuple[Message, list[Output], Deferred | None]]:
+    def _handle(self, batch: list[Message],
+                incoming: Decodings | None = None) -> list[tuple[Message, list[Output], Deferred | None]]:
         service = self.config.service
         metrics.child(metrics.BATCH_SIZE, service).observe(len(batch))
         for topic in {m.topic() for m in batch}:
