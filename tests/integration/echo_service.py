@@ -54,9 +54,9 @@ class PreparedEcho(Echo):
 
 def build(kafka: KafkaSettings, source: str, sink: str, dlq: str, group: str, crash_on: str | None = None,
           max_ratio: float = 0.9, serde: Serde | None = None, stop_on_flood: bool = False,
-          oversize: dict[str, int] | None = None, handler: Echo | None = None) -> StreamLoop:
-    """With a PreparedEcho as `handler`, the loop is transactional (exactly-once, transactional.id = group)."""
-    transactional = isinstance(handler, PreparedEcho)
+          oversize: dict[str, int] | None = None, handler: Echo | None = None,
+          transactional: bool = False) -> StreamLoop:
+    """`transactional`: exactly-once, with transactional.id = group; `handler` replaces the plain Echo."""
     config = LoopConfig(service="echo", group_id=group, topics=[source], deadletter_topic=dlq, max_wait_ms=5,
                         max_batch=50 if transactional else 500, transactional=transactional)
     consumer_extra = {"enable.auto.commit": False} if transactional else {"auto.commit.interval.ms": 200}

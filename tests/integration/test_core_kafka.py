@@ -162,7 +162,7 @@ def test_a_transactional_loop_prepares_the_next_batch_while_one_commits_and_lose
     group = unique_name("g")
     records = risks(serde, source, 1500)
     first = PreparedEcho(sink)
-    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=first)):
+    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=first, transactional=True)):
         for start in range(0, 1000, 100):  # in bursts, so that batches arrive while others commit
             produce(kafka_settings, source, records[start:start + 100])
             time.sleep(0.05)
@@ -171,7 +171,7 @@ def test_a_transactional_loop_prepares_the_next_batch_while_one_commits_and_lose
     assert len(first.handled) > 1 and [id(b) for b in first.handled] == [id(b) for b in first.prepared]
     second = PreparedEcho(sink)
     produce(kafka_settings, source, records[1000:])
-    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=second)):
+    with RunningLoop(build(kafka_settings, source, sink, dlq, group, handler=second, transactional=True)):
         out = values(consume(kafka_settings, sink, 1500, timeout_s=60, settle_s=2), serde)
     assert sorted(v["event_id"] for v in out) == sorted(f"r-{i}" for i in range(1500))  # none lost, none twice
     assert sum(len(b) for b in second.handled) == 500  # the second went on after the first's last commit

@@ -296,14 +296,7 @@ class StreamLoop:
             return  # the previous transaction aborted and the loop rewound: this batch is read again
         if incoming is None:
             return
-        if len(batch) < self.config.max_batch:
-            more = without_errors(self.consumer.consume(self.config.max_batch - len(batch), timeout=0),
-                                  self.config.service)
-            if more:
-                results, decoded, positions = self._prepared(more)
-                incoming = (incoming[0] + results, incoming[1] + decoded,
-                            incoming[2] + [len(batch) + i for i in positions])
-                batch = batch + more
+        batch, incoming = self._topped_up(batch, incoming)
         assignment = self.consumer.assignment()
         batch, incoming = _assigned_only(batch, incoming, {(tp.topic, tp.partition) for tp in assignment})
         if not batch:
@@ -329,6 +322,17 @@ class StreamLoop:
 
         assert self._committer is not None
         self._committing = (self._committer.submit(commit), started)
+
+    def _topped_up(self, batch: list[Message], incoming: Decodings) -> tuple[list[Message], Decodings]:
+        """`batch` with what arrived while the previous transaction committed (up to max_batch), decoded and
+        prepared."""
+        room = self.config.max_batch - len(batch)
+        more = without_errors(self.consumer.consume(room, timeout=0), self.config.service) if room > 0 else []
+        if not more:
+            return batch, incoming
+        results, decoded, positions = self._prepared(more)
+        return batch + more, (incoming[0] + results, incoming[1] + decoded,
+                              incoming[2] + [len(batch) + i for i in positions])
 
     def _prepared(self, batch: list[Message]) -> Decodings:
         incoming = self._decode(batch)
