@@ -74,6 +74,7 @@ class InsightsState:
         self.trends = Trends(settings.trends_max_keys)
         # account -> queue, agent, channel of its latest contact
         self._accounts: OrderedDict[str, tuple[str | None, str | None, str | None]] = OrderedDict()
+        self._where: dict[tuple[str | None, str | None, str | None], tuple[str | None, str | None, str | None]] = {}
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -168,11 +169,17 @@ class InsightsState:
                 self._touch(a.contact_id)
             if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
                 row["alerts"].append(alert)
+            if a.contact_id not in self._ended:
+                self._touch(a.contact_id)  # its drill-down entry expires with the contact (see on_guidance)
         self._notify("contacts", "alerts")
 
     def on_guidance(self, g: AgentGuidance) -> None:
         with self._lock:
             self.details.guidance(g)
+            if g.contact_id not in self._ended:
+                # Guidance can be read after its contact's other records expired (routing lags): the drill-down
+                # entry it re-creates must expire too, not stay until the LRU bound pushes it out.
+                self._touch(g.contact_id)
         self._notify("contacts")
 
     def record_correction(self, correction: LabelCorrection) -> None:
@@ -180,10 +187,18 @@ class InsightsState:
             self.details.corrected(correction.to_dict())
 
     def _remember_account(self, record: UtteranceSentiment) -> None:
-        """The queue, agent and channel of an account's latest contact: what the churn bands filter by."""
+        """The queue, agent and channel of an account's latest contact: what the churn bands filter by. Accounts
+        outlive contacts, so their entries are kept in place and share one tuple per (queue, agent, channel):
+        rewritten on every turn, each would be a fresh allocation among the short-lived per-contact state and
+        pin a page of it after the contacts expire (see cxpulse_core.memory)."""
         if account := record.account_id:
-            self._accounts.pop(account, None)
-            self._accounts[account] = (record.queue, record.agent_id, record.channel)
+            where = (record.queue, record.agent_id, record.channel)
+            if account in self._accounts:
+                self._accounts.move_to_end(account)  # the key object stays; only the value may change
+            if self._accounts.get(account) != where:
+                self._accounts[account] = self._where.setdefault(where, where)
+                if len(self._where) > self.s.max_contacts_remembered:
+                    self._where = {where: where}  # many agents x queues: start over rather than grow
             _trim(self._accounts, self.s.max_contacts_remembered)
 
     def on_churn(self, account_id: str, risk: ChurnRisk | None) -> None:

@@ -80,3 +80,34 @@ def test_a_batch_announces_each_changed_view_once_at_its_end():
     assert heard == ["contacts", "escalations"]
     state.on_update(update("c-200"))  # outside a batch: at once
     assert heard == ["contacts", "escalations", "contacts"]
+
+
+def test_guidance_read_after_the_ttl_expires_with_it_too():
+    # Routing lags behind sentiment: its guidance for a contact can be read after insights expired the contact.
+    # The drill-down entry it re-creates must expire as well, or it stays until the LRU bound pushes it out.
+    from test_drilldown import guidance
+
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(contact_ttl_s=60), clock=lambda: clock[0])
+    state.on_update(update("late"))
+    clock[0] = 61.0
+    assert state.expire() == 1 and state.contact("late") is None
+    state.on_guidance(guidance("late", 1))
+    assert state.contact("late") is not None  # shown while it is fresh
+    clock[0] = 122.0
+    assert state.expire() == 1 and state.contact("late") is None and len(state.details) == 0
+
+
+def test_accounts_share_one_entry_per_queue_agent_and_channel_and_keep_theirs_in_place():
+    from insights_builders import utterance_dict
+
+    from cxpulse_core.records import UtteranceSentiment
+
+    state = InsightsState(InsightsSettings())
+    state.on_utterance(UtteranceSentiment.from_dict(utterance_dict("c-1", 1, "customer", -0.2)))
+    kept = state._accounts["acct-1"]
+    state.on_utterance(UtteranceSentiment.from_dict(utterance_dict("c-2", 1, "customer", -0.2)))  # same where
+    state.on_utterance(UtteranceSentiment.from_dict(utterance_dict("c-3", 1, "customer", -0.2) | {"account_id": "b"}))
+    assert state._accounts["acct-1"] is kept and state._accounts["b"] is kept
+    state.on_utterance(UtteranceSentiment.from_dict(utterance_dict("c-4", 1, "customer", -0.2, agent="agent-2")))
+    assert state._accounts["acct-1"] == ("billing", "agent-2", "voice") and list(state._accounts) == ["b", "acct-1"]
