@@ -1,8 +1,9 @@
 """Whether the Kafka cluster answers, for /readyz: a thread asks the cluster to describe itself every few seconds
 with its own client (so it works beside confluent-kafka and faust alike). DescribeCluster answers with the broker
 list only; a metadata request for every topic (list_topics) costs the broker and this process in proportion to the
-cluster's topics (160 ms and ~2 MB of objects per call with 638 topics, against 7 ms), every interval. While nothing answers the service is not
-ready; it keeps running, its clients reconnect by themselves, and readiness returns with the broker."""
+cluster's topics (160 ms and ~2 MB of objects per call with 638 topics, against 7 ms), every interval. While
+nothing answers the service is not ready; it keeps running, its clients reconnect by themselves, and readiness
+returns with the broker."""
 
 from __future__ import annotations
 
