@@ -82,4 +82,4 @@ def test_training_only_sources_never_meet_the_held_out_text() -> None:
         aux = real_data.load_aux(source)
         sizes[source] = len(aux.texts)
         assert not {real_data._norm(t) for t in aux.texts} & held_out
-    assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999}
+    assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999, "emobank": 10060}

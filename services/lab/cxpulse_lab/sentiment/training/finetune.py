@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rating-loss", type=float, default=0.0,
                     help="weight of the squared error on VADER's mean rating (scaled to -1..1) for rows that have one "
                          "(0: off, as shipped; 1.0 with 4 epochs was tried and lost on real dev, see MODEL_CARD.md)")
+    ap.add_argument("--aux", default="vader-movies,vader-nyt,uci-imdb",
+                    help=f"training-only real sources used (of {', '.join(AUX_SOURCES)})")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         train.add(load_real(source, "train"), source, weights["real"], has_emo=False)
         dev.add(load_real(source, "dev"), source, 1.0, has_emo=False)
     if weights.get("aux", 0.0) > 0:  # training-only real sources (movie reviews, editorials): never evaluated
-        for source in AUX_SOURCES:
+        for source in args.aux.split(","):
             train.add(load_aux(source), source, weights["aux"], has_emo=False)
     train.add(subsample(load_cs_synth("train"), args.cs_n, args.seed), "cs-synth", weights["cs"], has_emo=True)
     train.add(subsample(load_goemotions("train"), args.goemotions_n, args.seed), "goemotions", weights["goemotions"],

@@ -10,8 +10,10 @@ are used for fine-tuning the encoder, where more human polarity judgements of an
   vader-movies  VADER movie-review snippets (MIT), same rating scheme
   vader-nyt     VADER NYT-editorial sentences (MIT), same rating scheme
   uci-imdb      UCI sentiment-labelled sentences, movie reviews (CC BY 4.0), binary
+  emobank       EmoBank (CC BY 4.0): news, blog, letter, fiction sentences rated for valence on 1..5
 
-Rating -> label: r < -0.5 negative, r > +0.5 positive, otherwise neutral; every row is kept (dropping the band
+Rating -> label: r < -0.5 negative, r > +0.5 positive, otherwise neutral (EmoBank's 1..5 valence V taken as
+r = 2 (V - 3), the same cut points on its scale); every row is kept (dropping the band
 near the cut points would make the test easier than real traffic). Splits are by source document: all sentences
 of one amazon review land in the same split, so no review is seen in training and again in test. The split of a
 document is a fixed function of its id (sha256), so it never changes when other rows are added.
@@ -20,6 +22,7 @@ document is a fixed function of its id (sha256), so it never changes when other 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import html
 from pathlib import Path
@@ -27,7 +30,7 @@ from pathlib import Path
 from .data import DATA, Split
 
 SOURCES = ("vader-amazon", "vader-tweets", "uci-amazon", "uci-yelp")
-AUX_SOURCES = ("vader-movies", "vader-nyt", "uci-imdb")
+AUX_SOURCES = ("vader-movies", "vader-nyt", "uci-imdb", "emobank")
 _FILES = {"vader-amazon": "amazonReviewSnippets", "vader-tweets": "tweets", "vader-movies": "movieReviewSnippets",
           "vader-nyt": "nytEditorialSnippets", "uci-amazon": "amazon_cells", "uci-yelp": "yelp", "uci-imdb": "imdb"}
 NEG_BELOW, POS_ABOVE = -0.5, 0.5
@@ -47,7 +50,12 @@ def _rows(source: str, root: Path) -> list[tuple[str, str, str, float]]:
     """-> [(document id, text, label, rating)] for one source, in file order; rating: VADER's mean rating scaled to
     -1..1 (nan for the binary UCI sources)."""
     rows = []
-    if source.startswith("vader-"):
+    if source == "emobank":
+        with (root / "emobank" / "emobank.csv").open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):  # id is document_start_end
+                r = 2 * (float(row["V"]) - 3)
+                rows.append((row["id"].rsplit("_", 2)[0], row["text"].strip(), rating_label(r), r / 4))
+    elif source.startswith("vader-"):
         path = root / "vader-hutto2014" / f"{_FILES[source]}_GroundTruth.txt"
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
