@@ -63,7 +63,8 @@ class InsightsHandler:
         self._skip_written(batch, results)
         self._progress(batch, results)
         self.memory.note(self.state.expire(), self.state.compact)
-        m.ACTIVE.labels(m.SERVICE).set(len(self.state.active_contacts()))
+        # A count, not len(active_contacts()): that builds the live view's rows (2.8 ms for 300) for each batch.
+        m.ACTIVE.labels(m.SERVICE).set(self.state.sizes()["active"])
         return results
 
     def _skip_written(self, batch: Sequence[Incoming], results: list[Result]) -> None:

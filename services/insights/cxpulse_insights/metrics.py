@@ -11,7 +11,8 @@ INPUTS = counter("insights_inputs", "Input records folded into the views, by rec
 REVIEWS = counter("insights_reviews", "Contacts flagged for review, by reason.", ("reason",))
 QUALITY = Histogram("cxpulse_insights_quality_score", "Quality scores of ended contacts (0-100).", ("service",),
                     buckets=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100))
-ACTIVE = Gauge("cxpulse_insights_active_contacts", "Contacts in progress on the live view.", ("service",))
+ACTIVE = Gauge("cxpulse_insights_active_contacts",
+               "Contacts in progress (the live view shows the most recent INSIGHTS_LIVE_ROWS).", ("service",))
 SSE_CLIENTS = Gauge("cxpulse_insights_sse_clients", "Dashboards connected for live updates.", ("service",))
 SSE_DROPPED = counter("insights_sse_dropped", "Event streams ended because the client went away or fell too far "
                       "behind (unread output above the per-client bound).")
