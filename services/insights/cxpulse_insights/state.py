@@ -166,11 +166,10 @@ class InsightsState:
                     "turn": None, "last_label": None, "customer_score": None, "customer_trend": None,
                     "event_time": a.event_time, "alerts": []}
                 _trim(self._active, self.s.max_open_contacts)
-                self._touch(a.contact_id)
             if row is not None and all(x["alert_id"] != alert["alert_id"] for x in row["alerts"]):
                 row["alerts"].append(alert)
             if a.contact_id not in self._ended:
-                self._touch(a.contact_id)  # its drill-down entry expires with the contact (see on_guidance)
+                self._touch(a.contact_id)  # the row and the drill-down entry expire with the contact
         self._notify("contacts", "alerts")
 
     def on_guidance(self, g: AgentGuidance) -> None:
