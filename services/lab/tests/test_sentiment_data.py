@@ -83,3 +83,15 @@ def test_training_only_sources_never_meet_the_held_out_text() -> None:
         sizes[source] = len(aux.texts)
         assert not {real_data._norm(t) for t in aux.texts} & held_out
     assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999, "emobank": 10060}
+
+
+def test_the_default_training_only_sources_are_the_shipped_encoders():
+    # `finetune --aux` defaults to SHIPPED_AUX so that `make train-sentiment` rebuilds the shipped encoder.
+    import json
+    from importlib.resources import files
+
+    from cxpulse_lab.sentiment.training import real_data
+
+    meta = json.loads((files("cxpulse_sentiment") / "artifacts" / "encoder_meta.json").read_text())
+    used = set(meta["fine_tuned"]["train_rows"]) & set(real_data.AUX_SOURCES)
+    assert used == set(real_data.SHIPPED_AUX)

@@ -6,7 +6,8 @@ Training venv only (`.venv-train`, from services/lab/requirements-train.lock; `m
         --out out/finetuned
 
 Real sources: the customer-language ones (real_data.SOURCES: train split for fitting, dev split for selection)
-and, training only, the movie-review / editorial ones (real_data.AUX_SOURCES, weight `aux` in `--weights`).
+and, training only, the movie-review / editorial ones (real_data.AUX_SOURCES, chosen with `--aux`, weight `aux`
+in `--weights`).
 
 The token embeddings and the lower `6 - top` transformer layers stay frozen and their output for every text is
 computed once (fp16, unpadded); the top `--top` layers (default: all six), a polarity head and an emotion head are
@@ -41,7 +42,7 @@ from transformers import AutoModel
 from cxpulse_sentiment.heads import EMOTIONS
 
 from .data import Split, load_cs_synth, load_goemotions
-from .real_data import AUX_SOURCES, SOURCES, load_aux, load_real
+from .real_data import AUX_SOURCES, SHIPPED_AUX, SOURCES, load_aux, load_real
 
 DEFAULT_WEIGHTS = "real=1.0,aux=0.5,cs=0.5,goemotions=0.3"
 
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rating-loss", type=float, default=0.0,
                     help="weight of the squared error on VADER's mean rating (scaled to -1..1) for rows that have one "
                          "(0: off, as shipped; 1.0 with 4 epochs was tried and lost on real dev, see MODEL_CARD.md)")
-    ap.add_argument("--aux", default="vader-movies,vader-nyt,uci-imdb",
+    ap.add_argument("--aux", default=",".join(SHIPPED_AUX),
                     help=f"training-only real sources used (of {', '.join(AUX_SOURCES)})")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
