@@ -14,12 +14,14 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from echo_service import PreparedEcho, build
 from prometheus_client import REGISTRY
 
+from cxpulse_core.changelog import topic_partitions
 from cxpulse_core.dlq import DeadLetterLimitError
 from cxpulse_core.serde import ConfluentSerde, SingleObjectSerde
 from cxpulse_core.settings import SchemaRegistrySettings
 from cxpulse_core.testing.kafka import committed, consume, headers_of, produce, unique_name, values
 from cxpulse_core.testing.net import wait_until
 from cxpulse_core.testing.services import RunningLoop
+from cxpulse_core.topics import create_topics, load_topics
 
 pytestmark = pytest.mark.kafka
 SCHEMA = "io.cxpulse.churn.ChurnRisk"
@@ -251,3 +253,14 @@ def test_copartition_creates_the_table_changelog_before_the_worker_and_refuses_a
     assert copartition(table(app_id), kafka_settings, new_topic("again3", partitions=3)) == 3  # exists: fine
     with pytest.raises(MissingTopicError, match="3 partitions"):
         copartition(table(app_id), kafka_settings, new_topic("src2", partitions=2))
+
+
+def test_topics_created_are_served_when_create_topics_returns(kafka_settings):
+    """A service started right after `cxpulse topics create` reads its changelog's partitions at once; it found
+    them missing (UNKNOWN_TOPIC_OR_PART) when the broker had not caught up with the controller yet."""
+    prefix = unique_name("created") + "."
+    specs = load_topics()
+    results = create_topics(kafka_settings, specs, prefix)
+    assert set(results.values()) == {"created"}
+    for spec in specs:
+        assert len(topic_partitions(kafka_settings, prefix + spec.name, timeout_s=5)) == spec.partitions

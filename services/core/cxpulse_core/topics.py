@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -97,4 +98,21 @@ def create_topics(kafka: KafkaSettings, specs: list[TopicSpec], prefix: str = ""
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
             results[name] = "exists"
+    _wait_visible(admin, [n for n, how in results.items() if how == "created"], timeout_s)
     return results
+
+
+def _wait_visible(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+    """Until every partition of `names` has a leader in the broker's metadata. CreateTopics answers once the
+    controller has the topic, a moment before the brokers serve it: a service started right after `topics create`
+    would otherwise find its changelog "missing" (UNKNOWN_TOPIC_OR_PART) and exit."""
+    deadline = time.monotonic() + timeout_s
+    waiting = set(names)
+    while waiting:
+        topics = admin.list_topics(timeout=max(1.0, deadline - time.monotonic())).topics
+        waiting = {n for n in waiting if n not in topics or topics[n].error is not None or not topics[n].partitions
+                   or any(p.leader < 0 for p in topics[n].partitions.values())}
+        if waiting and time.monotonic() > deadline:
+            raise TimeoutError(f"created topics not served after {timeout_s}s: {sorted(waiting)[:5]}")
+        if waiting:
+            time.sleep(0.1)
