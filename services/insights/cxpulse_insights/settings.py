@@ -47,6 +47,9 @@ class InsightsSettings(BaseSettings):
     max_turns_per_contact: int = Field(1_000, ge=1)
     max_recent: int = Field(200, ge=1)  # escalations, alerts and quality scores kept for the feeds
     max_contacts_remembered: int = Field(200_000, ge=1)  # ended contacts kept for coaching and journey
+    # An ended contact's summary and turns are kept this long, so that a turn or escalation read after the summary
+    # still rescores it; then only its outcome stays (a few hundred bytes instead of ~5 KB for 10 turns).
+    ended_grace_s: float = Field(600.0, gt=0)
     # A contact in progress without any record for this long (it never ended) leaves the live views.
     contact_ttl_s: float = Field(4 * 3600.0, gt=0)
     max_accounts: int = Field(500_000, ge=1)  # churn risks kept for the at-risk list (least recently updated go)

@@ -131,3 +131,18 @@ def test_turns_and_escalations_read_after_the_summary_rescore_the_contact(handle
     assert quality.value["escalated"] and "long_negative_stretch" in quality.value["review_reasons"]
     assert quality.value["event_id"] != first.value["event_id"]  # a new event, not a duplicate to drop
     assert agent.value["contacts"] == 1 and agent.value["escalated_contacts"] == 1
+
+
+def test_a_settled_contact_is_not_rescored_by_late_records_nor_scored_again_by_its_summary():
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(ended_grace_s=60), clock=lambda: clock[0])
+    handler = InsightsHandler(state, SERDE, OutputTopics("quality", "agents", "churn"))
+    first = handler.handle([rec("utterances", utterance("c-1", 1, "customer", -0.8)), contacts(summary("c-1"))])
+    assert [o.topic for o in first[-1]] == ["quality", "agents"]
+    assert [o.topic for o in handler.handle([rec("utterances", utterance("c-1", 2, "customer", 0.5))])[0]] == [
+        "quality", "agents"]  # within the grace: rescored
+    clock[0] = 61.0
+    handler.handle([])  # every batch settles what is due
+    assert state.settled == 1
+    late = handler.handle([rec("utterances", utterance("c-1", 3, "customer", 0.9)), contacts(summary("c-1"))])
+    assert late == [[], []]

@@ -111,3 +111,58 @@ def test_accounts_share_one_entry_per_queue_agent_and_channel_and_keep_theirs_in
     assert state._accounts["acct-1"] is kept and state._accounts["b"] is kept
     state.on_utterance(UtteranceSentiment.from_dict(utterance_dict("c-4", 1, "customer", -0.2, agent="agent-2")))
     assert state._accounts["acct-1"] == ("billing", "agent-2", "voice") and list(state._accounts) == ["b", "acct-1"]
+
+
+def _ended_contact(state: InsightsState, cid: str, turns: int = 10) -> None:
+    from insights_builders import summary, utterance
+
+    for turn in range(1, turns + 1):
+        speaker = "customer" if turn % 2 else "agent"
+        state.on_utterance(utterance(cid, turn, speaker, -0.3, text=f"turn {turn} of {cid}"))
+    state.on_summary(summary(cid))
+
+
+def test_an_ended_contact_is_rescored_within_its_grace_and_settled_after_it():
+    from insights_builders import summary, utterance
+
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(ended_grace_s=600, contact_ttl_s=60), clock=lambda: clock[0])
+    _ended_contact(state, "c-1")
+    clock[0] = 300.0
+    assert state.settle() == 0
+    assert state.on_utterance(utterance("c-1", 11, "customer", -0.9, text="one more thing"))  # late: rescore it
+    assert state.rescore("c-1")[0].contact_id == "c-1"
+    clock[0] = 601.0
+    assert state.settle() == 1 and state.settled == 1
+    # After the grace a late turn changes no score, opens no live contact; a duplicate summary scores nothing.
+    assert not state.on_utterance(utterance("c-1", 12, "customer", -0.9, text="and another"))
+    assert not state.on_escalation(escalation("c-1"))
+    assert state.on_summary(summary("c-1")) is None
+    assert state.sizes() | {"accounts": 0} == {"active": 0, "turns": 0, "escalated": 0, "ended": 1, "accounts": 0}
+    assert [a.contacts for a in state.agents()] == [1]  # its outcome still counts for its agent
+    assert state.contact("c-1") is not None  # and the drill-down (bounded by count) still shows it
+
+
+def test_settling_gives_back_most_of_what_an_ended_contact_held():
+    import gc
+    import tracemalloc
+
+    clock = [0.0]
+    # Only what each ended contact holds: the views bounded by count (drill-down, feeds, outlier windows) kept tiny.
+    state = InsightsState(InsightsSettings(ended_grace_s=600, max_detail_contacts=1, max_recent=1, outlier_window=5),
+                          clock=lambda: clock[0])
+    _ended_contact(state, "warm-up")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for i in range(300):
+            _ended_contact(state, f"c-{i}")
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+        clock[0] = 601.0
+        assert state.settle() == 301
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < held / 4, (held, kept)  # ~0.7 KB of ~5.3 KB per 10-turn contact stays

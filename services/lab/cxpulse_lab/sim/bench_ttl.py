@@ -37,6 +37,8 @@ from .pipeline import SERVICES, Pipeline, isolated_env, webhook_routes_file
 SECRET = "bench-webhook-secret"
 ACCOUNTS = 2000
 PER_CONTACT = ("ingest", "sentiment", "routing", "insights")  # services with per-contact state (and its TTL)
+CAUGHT_UP_LAG = 100  # records a service may lag behind and count as caught up (the trickle keeps some in flight)
+SWEEP_S = 10  # an expiry sweep runs at least this often in every service with per-contact state
 RELEASE_WAIT_S = 25  # MemoryRelease gives a sweep's tail back 20 s after it, at the next batch
 TEXTS = ("I was charged twice and nobody has called me back, this is really frustrating.",
          "Thanks, that sorts it out, I appreciate the help.",
@@ -158,11 +160,14 @@ def _wave(pipeline: Pipeline, runtime: RuntimeSettings, producer: Producer, wave
     loaded_s = time.monotonic() - started
     with Trickle(producer):
         # Each service counts a contact's TTL from when it processed the contact's last record, and the slower
-        # ones (routing, insights) are still reading the wave when sentiment is done: wait until every service
-        # with per-contact state has expired the whole wave, then for the release of a sweep's tail.
+        # ones (routing, insights) are still reading the wave when sentiment is done. A record read late can bring
+        # a contact back after its expiry (routing's guidance, in insights), to expire one TTL later: wait until
+        # every service has caught up with the wave, then one TTL (and a sweep) more, and until every service with
+        # per-contact state has expired the whole wave; then for the release of a sweep's tail.
         waited = time.monotonic()
+        caught_up = _wait_caught_up(pipeline, peak, ttl_s + 900)
         pending = dict(expired_before)
-        while pending:
+        while pending or time.monotonic() < caught_up + ttl_s + SWEEP_S:
             _sample(pipeline, peak)
             for name in list(pending):
                 if _expired(pipeline, name) >= pending[name] + contacts:
@@ -176,6 +181,20 @@ def _wave(pipeline: Pipeline, runtime: RuntimeSettings, producer: Producer, wave
     producer.flush()
     return {"load_s": round(loaded_s, 1), "peak": peak, "after": after, "scored": scored,
             "expired_after_s": round(expired_s, 1)}
+
+
+def _wait_caught_up(pipeline: Pipeline, peak: dict[str, float], timeout_s: float) -> float:
+    """Waits until no service with per-contact state lags more than CAUGHT_UP_LAG records behind its inputs;
+    returns when (monotonic)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _sample(pipeline, peak)
+        lag = {name: _metric(pipeline, name, "cxpulse_consumer_lag") for name in PER_CONTACT}
+        if max(lag.values()) <= CAUGHT_UP_LAG:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"services still behind after {timeout_s:.0f} s: {lag}")
+        time.sleep(1.0)
 
 
 def _expired(pipeline: Pipeline, service: str) -> float:
