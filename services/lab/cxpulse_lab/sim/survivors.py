@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "NOTIFICATION_ROUTES_FILE": str(webhook_routes_file(work, webhook.port)),
         "INGEST_CONTACT_TTL_S": seconds, "SENTIMENT_CONTACT_TTL_S": seconds, "ROUTING_CONTACT_TTL_S": seconds,
         "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": seconds,
+        "INSIGHTS_ENDED_GRACE_S": seconds,  # ended contacts settle within the TTL, as 10 min does within 4 h
         "INGEST_DEDUP_TTL_MS": str(int(args.ttl_s * 1000)), "NOTIFICATION_DEDUP_TTL_HOURS": str(args.ttl_s / 3600),
         "NOTIFICATION_PRUNE_INTERVAL_S": "5",
         "CXPULSE_TRACE_DIR": str(args.out.resolve()), "PYTHONPATH": str(HOOK)}
