@@ -22,6 +22,7 @@ from cxpulse_core.brokerwatch import watch_broker
 from cxpulse_core.faust_agent import AgentRuntime
 from cxpulse_core.faust_codec import AvroCodec
 from cxpulse_core.faust_ops import make_app, run_worker
+from cxpulse_core.faust_restore import preload
 from cxpulse_core.http import serve
 from cxpulse_core.logs import configure_logging
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("started", extra={"app_id": settings.app_id, "model_version": model.version,
                                "bootstrap": kafka.bootstrap_servers, "http_port": server.server_port})
     from . import agents  # noqa: F401 - registers the agents and the decay timer on `app`
+
+    preload(app, kafka)  # a preloaded:// table (the default) read with librdkafka: faust's recovery reads what is newer
 
     try:
         code = run_worker(app, runtime.health, runtime_settings.log_level,

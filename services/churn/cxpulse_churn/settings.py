@@ -32,7 +32,9 @@ class ChurnSettings(BaseSettings):
     decay_horizon_days: float = Field(366.0, gt=0)  # after this long without contact the features stop moving
     decay_batch: int = Field(500, ge=1)  # accounts per score_many call
     model_dir: str | None = None  # default: the artifact shipped in the package
-    store: str = "memory://"  # faust table store; memory:// is rebuilt from the changelog on start
+    # faust table store: preloaded:// is memory://, filled from the changelog with librdkafka before the worker
+    # starts (cxpulse_core.faust_restore), so faust's recovery reads only what is newer
+    store: str = "preloaded://"
     data_dir: str = str(Path(tempfile.gettempdir()) / "cxpulse-churn")  # faust's working files (<data_dir>/<app_id>)
     session_timeout_s: float = Field(30.0, gt=0)  # how long a dead worker holds its partitions
     commit_interval_s: float = Field(2.8, gt=0)  # consumer offset commits (at-least-once)

@@ -18,6 +18,7 @@ from cxpulse_core.brokerwatch import watch_broker
 from cxpulse_core.faust_agent import AgentRuntime
 from cxpulse_core.faust_codec import AvroCodec
 from cxpulse_core.faust_ops import copartition, make_app, run_worker
+from cxpulse_core.faust_restore import STORE_URL, preload
 from cxpulse_core.http import serve
 from cxpulse_core.logs import configure_logging
 from cxpulse_core.settings import KafkaSettings, RuntimeSettings
@@ -36,7 +37,7 @@ guide = Guide.from_file(settings.phrases_path, settings.phrase_embeddings_path, 
 
 app = make_app(
     SERVICE, settings.app_id, kafka, runtime_settings, session_timeout_s=settings.session_timeout_s,
-    commit_interval_s=settings.commit_interval_s, store="memory://", datadir=str(settings.data_dir),
+    commit_interval_s=settings.commit_interval_s, store=STORE_URL, datadir=str(settings.data_dir),
     topic_disable_leader=True, topic_replication_factor=settings.changelog_replication_factor)
 runtime = AgentRuntime(app, SERVICE, runtime_settings.topic(settings.deadletter_topic), runtime_settings)
 
@@ -76,6 +77,7 @@ def main(argv: list[str]) -> int:
         return 0
     for table, source in ((contacts, contacts_in), (churn, churn_in), (guided, utterances_in)):
         copartition(table, kafka, source.get_topic_name())
+    preload(app, kafka)  # the tables read with librdkafka: faust's recovery then reads only what is newer
     server = serve(runtime.health, runtime_settings.http_host, runtime_settings.http_port)
     watch_broker(kafka, runtime.health, SERVICE)
     log.info("ops endpoint listening", extra={"port": server.server_port})
