@@ -15,7 +15,12 @@ The replacement loop (otherwise faust's own `Consumer._drain_messages`):
   record, so it is fetched again, in order, once faust resumes the partition;
 - advances a partition's read offset only for a record that was really handed over (not when a rebalance
   stopped the flow while it waited);
-and `FlowControlEvent.resume()` no longer clears the queues: a record handed over stays there until an agent takes
+- waits on the flow control, and on a record's hand-over beside a stop of the flow, only when it must (the flow
+  is suspended; the record's queue is full). faust waits so for every record, two extra tasks and an
+  `asyncio.wait` each: that cost routing about a quarter of its throughput (20,000 updates at once, medians of 3
+  runs: 2,135 records/s with it, 2,931 without);
+and `FlowControlEvent.resume()` no longer
+clears the queues: a record handed over stays there until an agent takes
 it. (On a revocation faust still clears them explicitly, drops the read offsets and, after the next assignment,
 seeks to the committed offsets, as before.) A record may so be handed over twice (the services' state makes a
 replay harmless), but none is skipped.
@@ -179,7 +184,8 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
                     if commit_every is not None and self._n_acked >= commit_every:
                         self._n_acked = 0
                         await self.commit()
-                    await self.wait_first(flow_control.acquire(), self.suspend_flow.wait())
+                    if not (flow_control.is_active() or self.suspend_flow.is_set()):
+                        await self.wait_first(flow_control.acquire(), self.suspend_flow.wait())
                     if not self.flow_active:
                         break  # a rebalance stopped the flow: faust seeks to the committed offsets before resuming
                     if tp in self._paused_partitions and not self._is_changelog_tp(tp):
@@ -188,7 +194,9 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
                             await self.seek(tp, offset)
                         continue
                     delivery = asyncio.ensure_future(callback(message))
-                    await self.wait_first(delivery, self.suspend_flow.wait())
+                    await asyncio.sleep(0)  # its first step: a record put in a queue with room is handed over
+                    if not delivery.done():  # waits (a full queue): until handed over or the flow stops
+                        await self.wait_first(delivery, self.suspend_flow.wait())
                     if not delivery.done() or delivery.cancelled():
                         break  # the flow stopped first: not handed over, and read again after the rebalance
                     delivery.result()
