@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import weakref
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -40,11 +41,12 @@ class BrokerWatch:
 
     def start(self) -> BrokerWatch:
         self._thread.start()
-        atexit.register(self.close)
+        _STARTED.add(self)
         return self
 
     def close(self) -> None:
         """Stops the thread and destroys the client, which ends its librdkafka threads and fails a pending request."""
+        _STARTED.discard(self)
         self._stop.set()
         self.admin = None  # the last reference: the thread holds none while it waits (see check)
         if self._thread.is_alive():
@@ -83,3 +85,15 @@ class BrokerWatch:
 
 def watch_broker(kafka: KafkaSettings, health: Health, service: str) -> BrokerWatch:
     return BrokerWatch(kafka, health, service).start()
+
+
+_STARTED: weakref.WeakSet[BrokerWatch] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_started() -> None:
+    watches = list(_STARTED)
+    for watch in watches:  # all stopped first: none reports the cluster gone while another is closed
+        watch._stop.set()
+    for watch in watches:
+        watch.close()
