@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cxpulse_core.memory import compacted
 from cxpulse_core.records import (
@@ -36,6 +36,8 @@ from .settings import InsightsSettings
 from .trends import WINDOWS, Trends
 
 BANDS = ("low", "medium", "high", "critical")  # churn-scoring's bands, in order
+MAX_SHARED_VALUES = 10_000  # distinct bands, reason texts and reason lists kept shared (see on_churn)
+T = TypeVar("T")
 Listener = Callable[[str], None]  # called with a view name: contacts, escalations, quality, agents, ...
 
 
@@ -77,6 +79,7 @@ class InsightsState:
         self._unsettled: deque[Ended] = deque()  # in the order their summaries were read
         self.settled = 0
         self._churn: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._vocabulary: dict[Any, Any] = {}  # shared bands and reasons (see on_churn)
         self.coaching, self.journey = Coaching(), Journey()
         self.details = ContactLog(settings.max_detail_contacts, settings.detail_max_turns)
         self.trends = Trends(settings.trends_max_keys)
@@ -209,17 +212,31 @@ class InsightsState:
             _trim(self._accounts, self.s.max_contacts_remembered)
 
     def on_churn(self, account_id: str, risk: ChurnRisk | None) -> None:
+        """Keeps each account's latest churn risk. An account's entry is updated in place, its band and reasons
+        shared with every account that has the same ones: a fresh entry per update (a dict, a list and ~8 values)
+        would be allocated among the short-lived per-contact state and pin pages of it after the contacts expire,
+        as `_remember_account` explains. An update now leaves three new objects (probability, time, contact id)."""
         with self._lock:
             known = self._churn.get(account_id)
             if risk is None:  # a tombstone: the account is gone
                 self._churn.pop(account_id, None)
             elif known is None or risk.as_of_time >= known["as_of_time"]:
-                self._churn.pop(account_id, None)  # most recently updated last
-                self._churn[account_id] = {k: getattr(risk, k) for k in (
-                    "account_id", "probability", "band", "contacts_seen", "last_contact_id", "as_of_time")}
-                self._churn[account_id]["reasons"] = [r.text for r in risk.reasons]
+                if known is None:
+                    known = self._churn[account_id] = {"account_id": account_id}
+                else:
+                    self._churn.move_to_end(account_id)  # most recently updated last; the key object stays
+                known.update(
+                    probability=risk.probability, band=self._shared(risk.band), contacts_seen=risk.contacts_seen,
+                    last_contact_id=risk.last_contact_id, as_of_time=risk.as_of_time,
+                    reasons=self._shared(tuple(self._shared(r.text) for r in risk.reasons)))
                 _trim(self._churn, self.s.max_accounts)
         self._notify("accounts")
+
+    def _shared(self, value: T) -> T:
+        """One object per distinct band, reason text and reason list (a small vocabulary)."""
+        if len(self._vocabulary) > MAX_SHARED_VALUES:
+            self._vocabulary = {}  # free-form reasons: start over rather than grow
+        return self._vocabulary.setdefault(value, value)
 
     def on_summary(self, summary: ContactSummary) -> tuple[QualityScore, AgentFigures | None] | None:
         """Scores an ended contact; returns its QualityScore record and its agent's new figures. None for a
@@ -362,7 +379,7 @@ class InsightsState:
             if detail is None:
                 return None
             churn = self._churn.get(detail.context.get("account_id") or "")
-            return self.details.view(cid, cid in self._active, dict(churn) if churn else None)
+            return self.details.view(cid, cid in self._active, _risk_view(churn) if churn else None)
 
     def turn(self, cid: str, turn: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(context, turn) of one scored turn, as the drill-down shows it; None when unknown."""
@@ -413,8 +430,8 @@ class InsightsState:
 
     def at_risk(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = [dict(r, **dict(zip(("queue", "agent_id", "channel"),
-                                       self._accounts.get(r["account_id"], (None, None, None)), strict=True)))
+            rows = [_risk_view(r) | dict(zip(("queue", "agent_id", "channel"),
+                                             self._accounts.get(r["account_id"], (None, None, None)), strict=True))
                     for r in self._churn.values() if r["probability"] >= self.s.at_risk_probability]
         return sorted(rows, key=lambda r: -r["probability"])
 
@@ -428,6 +445,11 @@ def _facts(summary: ContactSummary, turns: tuple[Turn, ...], escalation_score: f
         customer_consecutive_negative=customer.consecutive_negative,
         customer_quarter_means=tuple(customer.quarter_means), agent_mean_score=agent.mean_score,
         ended_time=summary.ended_time, turns=turns, escalation_score=escalation_score)
+
+
+def _risk_view(risk: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an account's churn entry for a reader (its shared reasons tuple as the list the API shows)."""
+    return risk | {"reasons": list(risk["reasons"])}
 
 
 def _trim(d: OrderedDict[str, Any], limit: int) -> None:

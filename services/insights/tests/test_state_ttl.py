@@ -166,3 +166,37 @@ def test_settling_gives_back_most_of_what_an_ended_contact_held():
     finally:
         tracemalloc.stop()
     assert kept < held / 4, (held, kept)  # ~0.7 KB of ~5.3 KB per 10-turn contact stays
+
+
+def test_a_churn_update_leaves_few_new_objects_behind():
+    """Accounts outlive contacts: an update that left a fresh dict, list and strings behind pinned pages of the
+    short-lived per-contact heap after the contacts expired (issue 12). Now: probability, time and contact id."""
+    import gc
+    import tracemalloc
+
+    def decoded(text: str) -> str:  # a fresh string, as Avro decoding makes one per record
+        return "".join(list(text))
+
+    accounts = 200
+    state = InsightsState(InsightsSettings(max_accounts=accounts))
+    for a in range(accounts):
+        state.on_churn(f"acct-{a}", churn_risk(f"acct-{a}", reasons=("late delivery", "billing dispute")))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for as_of in range(2, 7):
+            for a in range(accounts):
+                risk = churn_risk(decoded(f"acct-{a}"), probability=0.5 + a / 1e6 + as_of / 1e3, as_of=10**9 + as_of,
+                                  band=decoded("high"), last_contact=f"c-{a}-{as_of}",
+                                  reasons=(decoded("late delivery"), decoded("billing dispute")))
+                state.on_churn(risk.account_id, risk)
+        del risk
+        gc.collect()
+        left = len(tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)]).traces)
+    finally:
+        tracemalloc.stop()
+    assert left <= 3 * accounts + 50, left  # 600 here; 2,205 (11 per account) when each update made a new entry
+    assert state.at_risk()[0] | {"probability": 0} == {
+        "account_id": "acct-199", "probability": 0, "band": "high", "contacts_seen": 1,
+        "last_contact_id": "c-199-6", "as_of_time": 10**9 + 6, "reasons": ["late delivery", "billing dispute"],
+        "queue": None, "agent_id": None, "channel": None}
