@@ -19,8 +19,7 @@ The replacement loop (otherwise faust's own `Consumer._drain_messages`):
   is suspended; the record's queue is full). faust waits so for every record, two extra tasks and an
   `asyncio.wait` each: that cost routing about a quarter of its throughput (20,000 updates at once, medians of 3
   runs: 2,135 records/s with it, 2,931 without);
-and `FlowControlEvent.resume()` no longer
-clears the queues: a record handed over stays there until an agent takes
+and `FlowControlEvent.resume()` no longer clears the queues: a record handed over stays there until an agent takes
 it. (On a revocation faust still clears them explicitly, drops the read offsets and, after the next assignment,
 seeks to the committed offsets, as before.) A record may so be handed over twice (the services' state makes a
 replay harmless), but none is skipped.
