@@ -29,6 +29,7 @@ from . import metrics
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=MutableMapping)
+V = TypeVar("V")
 # How the services run (Dockerfiles, the local pipeline): objects from glibc's malloc, which malloc_trim can give
 # back page by page, and two malloc arenas rather than one per thread (librdkafka's, onnxruntime's).
 ALLOCATOR_ENV = {"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2"}
@@ -57,6 +58,21 @@ def compacted(mapping: M) -> M:
     """A copy of `mapping` (dict, OrderedDict, defaultdict: order and factory kept) whose table is sized for what
     it holds now; the caller swaps it in for the original, whose oversized table is then freed."""
     return mapping.copy()  # type: ignore[return-value]  # dict.copy re-sizes a table with many deleted slots
+
+
+class Shared:
+    """One object per distinct value (up to `limit` of them, then it starts over), for long-lived state that a
+    stream rewrites with equal values: a fresh copy per record would be allocated among short-lived per-contact
+    objects and pin a page of them after they expire; the shared one was allocated once, long before."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: dict = {}
+
+    def __call__(self, value: V) -> V:
+        if len(self._values) >= self.limit:
+            self._values = {}  # many distinct values: start over rather than grow
+        return self._values.setdefault(value, value)
 
 
 class MemoryRelease:

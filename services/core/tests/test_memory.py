@@ -82,3 +82,15 @@ def test_malloc_trim_gives_freed_heap_back_to_the_os():
     trimmed = _rss_kb()
     assert grown - freed < 10_000 < freed - trimmed  # the ~47 MB stayed mapped until the trim, then went back
     assert len(keep) == 4000
+
+
+def test_shared_gives_one_object_per_distinct_value_and_starts_over_past_its_limit():
+    from cxpulse_core.memory import Shared
+
+    shared = Shared(limit=2)
+    first = shared("".join(["hi", "gh"]))
+    assert shared("".join(["h", "igh"])) is first
+    assert shared(("a", None)) == ("a", None)
+    third = "".join(["lo", "w"])
+    assert shared(third) is third  # the limit was reached: it started over with this value
+    assert shared("".join(["hi", "gh"])) is not first
