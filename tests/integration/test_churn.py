@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import statistics
 import time
@@ -248,3 +249,27 @@ def test_kill_9_under_traffic_then_a_restart_loses_and_duplicates_no_score(kafka
     print(f"\nchurn: kill -9 under traffic -> ready again in {ready_s:.1f} s; {len(out)} contact scores")
     assert EventTally(r["event_id"] for r in out).duplicated() == {}
     assert sorted(r["last_contact_id"] for r in out) == sorted(s["contact_id"] for s in summaries)
+
+
+def test_escalations_of_contacts_that_never_end_expire_from_the_history_and_its_changelog(
+        kafka_settings, topics, worker_factory):
+    app_id = unique_name("churn-p")
+    worker = worker_factory(app_id=app_id, contact_ttl_s=8, contact_ttl_check_s=1)
+    c, e = topics["contacts"], topics["escalations"]
+    worker.start()
+    now = int(time.time() * 1000)  # the TTL counts from the escalation's time
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", summary("p-done", "acct-P", now - DAY_MS, -0.5))])
+    produce(kafka_settings, e, [enc(e, "routing.Escalation", escalation(f"p-open-{i}", "acct-P", now))
+                                for i in range(5)])
+    wait_until(lambda: worker.metric("cxpulse_state_expired_total", service="churn-scoring",
+                                     state="pending_escalations") == 5,
+               "the five stubs expired")
+    rows = [json.loads(m.value()) for m in read_topic(kafka_settings, f"{app_id}-accounts-changelog")
+            if json.loads(m.key()) == "acct-P"]
+    assert any(entry.get("pending") for entry in rows[-2]["history"])  # the stubs were written, then dropped
+    assert [entry["contact_id"] for entry in rows[-1]["history"]] == ["p-done"]
+    # A summary of an expired contact still arrives as a contact, without the escalation it lost with its stub.
+    produce(kafka_settings, c, [enc(c, "sentiment.ContactSummary", summary("p-open-0", "acct-P", now, -0.5))])
+    out = risks_until(kafka_settings, topics["risk"], lambda rs: any(r["contacts_seen"] == 2 for r in rs))
+    assert max(r["contacts_seen"] for r in out) == 2
+    assert worker.stop() == 0

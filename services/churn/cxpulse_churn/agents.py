@@ -5,7 +5,8 @@ core's AgentRuntime (dead letters with the reason, the dead-letter ratio limit, 
   re-keyed by account, to the internal account topic (history.py builds the entry).
 - `score_accounts` folds each account event into the account's history (table `accounts`) and produces one
   ChurnRisk for it (scoring.py, model.py).
-- `decay_sweep` rescores, every decay_interval_s, the accounts of this worker's partitions whose score is stale."""
+- `decay_sweep` rescores, every decay_interval_s, the accounts of this worker's partitions whose score is stale.
+- `pending_sweep` drops, every contact_ttl_check_s, escalation stubs of contacts that never ended (expiry.py)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,14 @@ from .app import (
     runtime,
     settings,
 )
-from .history import add_entry, entry_from_summary, mark_escalated
+from .expiry import PendingExpiry
+from .history import add_entry, drop_stale_pending, entry_from_summary, mark_escalated
 from .scoring import AccountState, Job, contact_job, decay_due, horizon_ms, new_state, score_jobs
 
 log = logging.getLogger(__name__)
 SERVICE = m.SERVICE
 HORIZON_MS, AFTER_MS = horizon_ms(settings.decay_horizon_days), int(settings.decay_after_s * 1000)
+pending = PendingExpiry(settings.contact_ttl_s)
 
 
 @app.agent(contacts_in, concurrency=1, name="route-contacts")
@@ -96,6 +99,7 @@ async def score_accounts(account: str | None, body: dict[str, Any], message: Mes
         history, rescore = mark_escalated(history, body["contact_id"], body["at_ms"]), known
     else:
         return Reject("invalid_record", f"unknown kind {body.get('kind')!r}")
+    history = drop_stale_pending(history, pending.cutoff(now_ms()))
     job = contact_job(str(account), history, body["origin_time"]) if rescore else None
     state = {**state, "history": history, "partition": message.partition}
     if job is not None:
@@ -104,6 +108,7 @@ async def score_accounts(account: str | None, body: dict[str, Any], message: Mes
     # history only if its score is out (and skips it), else scores it again (the same event id).
     await _publish([job] if job else [])
     accounts[account] = state  # changelog write on this event's partition
+    pending.note(str(account), history)
     m.EVENT_LATENCY.labels(SERVICE).observe(time.perf_counter() - t0)
     return None
 
@@ -120,12 +125,17 @@ async def _publish(jobs: list[Job]) -> list[dict[str, Any]]:
     return records
 
 
+def _active_partitions() -> frozenset[int]:
+    return frozenset(tp.partition for tp in app.assignor.assigned_actives()
+                     if tp.topic == accounts_topic.get_topic_name())
+
+
 @app.timer(settings.decay_interval_s, name="decay-sweep")
 async def decay_sweep() -> None:
     if not runtime.health.ready:
         return  # tables still recovering: the sweep would see a partial history
     t0, now = time.perf_counter(), now_ms()
-    active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == accounts_topic.get_topic_name()}
+    active = _active_partitions()
     due = [k for k, s in accounts.data.items() if s and s.get("partition") in active
            and decay_due(s, now, AFTER_MS, HORIZON_MS)]
     for i in range(0, len(due), settings.decay_batch):
@@ -143,3 +153,22 @@ async def decay_sweep() -> None:
     if due:
         log.info("decay sweep", extra={"accounts": len(due), "ms": round((time.perf_counter() - t0) * 1000)})
     m.DECAY_SWEEP.labels(SERVICE).observe(time.perf_counter() - t0)
+
+
+@app.timer(settings.contact_ttl_check_s, name="pending-sweep")
+async def pending_sweep() -> None:
+    """Drops the escalation stubs past the TTL, rewriting each such account's row (no await in between, as in
+    the decay sweep); no score changes, since features skip stubs."""
+    if not runtime.health.ready:
+        return
+    now, dropped = now_ms(), 0
+    for account in pending.due(accounts.data, _active_partitions(), now):
+        state = accounts.data.get(account)
+        history = drop_stale_pending(state["history"], pending.cutoff(now)) if state else []
+        if state:
+            dropped += len(state["history"]) - len(history)
+            state = {**state, "history": history}
+            accounts.data[account] = state
+            accounts.send_changelog(state["partition"], account, state)
+        pending.note(account, history)
+    pending.release(dropped)

@@ -102,3 +102,14 @@ def mark_escalated(
 def visible(history: list[dict[str, Any]], as_of_ms: int) -> list[dict[str, Any]]:
     """Completed entries (no pending stubs) that ended at or before as_of_ms, time-sorted."""
     return [e for e in history if not e.get("pending") and int(e["ended_time"]) <= as_of_ms]
+
+
+def oldest_pending(history: list[dict[str, Any]]) -> int | None:
+    """ended_time (the escalation's time) of the oldest pending stub, None when there is none."""
+    return min((int(e["ended_time"]) for e in history if e.get("pending")), default=None)
+
+
+def drop_stale_pending(history: list[dict[str, Any]], before_ms: int) -> list[dict[str, Any]]:
+    """New history without the pending stubs from before `before_ms`: escalations of contacts whose summary never
+    came (a contact that never ended), which would otherwise stay, and displace real contacts, forever."""
+    return [e for e in history if not (e.get("pending") and int(e["ended_time"]) < before_ms)]

@@ -31,6 +31,10 @@ class ChurnSettings(BaseSettings):
     decay_after_s: float = Field(86400.0, ge=0)
     decay_horizon_days: float = Field(366.0, gt=0)  # after this long without contact the features stop moving
     decay_batch: int = Field(500, ge=1)  # accounts per score_many call
+    # An escalation of a contact whose summary never came (it never ended) is kept, as a pending stub in the
+    # account's history, this long after it fired (expiry.py), checked every contact_ttl_check_s.
+    contact_ttl_s: float = Field(4 * 3600.0, gt=0)
+    contact_ttl_check_s: float = Field(30.0, gt=0)
     model_dir: str | None = None  # default: the artifact shipped in the package
     # faust table store: preloaded:// is memory://, filled from the changelog with librdkafka before the worker
     # starts (cxpulse_core.faust_restore), so faust's recovery reads only what is newer

@@ -3,7 +3,14 @@ import copy
 import pytest
 from churn_helpers import contact
 
-from cxpulse_churn.history import add_entry, entry_from_summary, mark_escalated
+from cxpulse_churn.expiry import PendingExpiry
+from cxpulse_churn.history import (
+    add_entry,
+    drop_stale_pending,
+    entry_from_summary,
+    mark_escalated,
+    oldest_pending,
+)
 
 
 def summary(cid: str = "c1", ended: int = 1_000) -> dict:
@@ -53,3 +60,30 @@ def test_escalation_before_summary() -> None:
     assert h[0]["pending"] is True
     h = add_entry(h, entry_from_summary(summary("c9", 900)))
     assert len(h) == 1 and h[0]["escalated"] is True and "pending" not in h[0]
+
+
+def done(ended: int) -> dict:
+    return dict(contact("done", 0, 0.1), ended_time=ended)
+
+
+def test_pending_stubs_past_the_cutoff_go_and_completed_contacts_stay() -> None:
+    history = mark_escalated(mark_escalated([done(100)], "open-1", at_ms=200), "open-2", at_ms=300)
+    assert oldest_pending(history) == 200 and oldest_pending([done(100)]) is None
+    assert [e["contact_id"] for e in drop_stale_pending(history, 250)] == ["done", "open-2"]
+    assert [e["contact_id"] for e in drop_stale_pending(history, 1_000)] == ["done"]  # old completed ones stay
+    assert drop_stale_pending(history, 200) == history
+
+
+def test_pending_expiry_indexes_the_active_partitions_and_follows_every_change() -> None:
+    expiry = PendingExpiry(ttl_s=1)
+    stub = mark_escalated([], "open", at_ms=1_000)
+    table = {"a": {"partition": 0, "history": stub}, "b": {"partition": 1, "history": stub},
+             "c": {"partition": 0, "history": [done(500)]}, "d": None}
+    assert expiry.due(table, frozenset({0}), now_ms=1_500) == []  # within the TTL
+    assert expiry.due(table, frozenset({0}), now_ms=2_001) == ["a"]  # b: not this worker's partition
+    expiry.note("a", [])  # the sweep or the agent dropped it
+    assert expiry.due(table, frozenset({0}), now_ms=2_001) == []
+    expiry.note("c", mark_escalated([], "late", at_ms=1_900))
+    assert expiry.due(table, frozenset({0}), now_ms=3_000) == ["c"]
+    # A rebalance re-reads the table for the partitions now held (b's came over, a's row still has its stub).
+    assert sorted(expiry.due(table, frozenset({0, 1}), now_ms=3_000)) == ["a", "b"]

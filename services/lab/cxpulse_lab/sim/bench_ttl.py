@@ -212,6 +212,7 @@ def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> di
         "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes),
         "INGEST_CONTACT_TTL_S": ttl, "SENTIMENT_CONTACT_TTL_S": ttl, "ROUTING_CONTACT_TTL_S": ttl,
         "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl,
+        "CHURN_CONTACT_TTL_S": ttl, "CHURN_CONTACT_TTL_CHECK_S": "5",  # escalations of contacts that never end
         "INSIGHTS_ENDED_GRACE_S": ttl,  # ended contacts settle within the TTL, as 10 min does within 4 h
         # The dedup windows (ingest's event ids, notification's delivered alerts) hold their ids this long.
         "INGEST_DEDUP_TTL_MS": str(int(ttl_s * 1000)), "NOTIFICATION_DEDUP_TTL_HOURS": str(ttl_s / 3600),
