@@ -201,22 +201,28 @@ def _expired(pipeline: Pipeline, service: str) -> float:
     return _metric(pipeline, service, "cxpulse_state_expired_total", state="contacts")
 
 
+def ttl_env(ttl_s: float) -> dict[str, str]:
+    """Every per-contact TTL, and the dedup windows, set to `ttl_s`; expiry checked every 5 s."""
+    ttl = str(ttl_s)
+    return {
+        "INGEST_CONTACT_TTL_S": ttl, "SENTIMENT_CONTACT_TTL_S": ttl, "ROUTING_CONTACT_TTL_S": ttl,
+        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl,
+        "INSIGHTS_ENDED_GRACE_S": ttl,  # ended contacts settle within the TTL, as 10 min does within 4 h
+        "CHURN_CONTACT_TTL_S": ttl, "CHURN_CONTACT_TTL_CHECK_S": "5",  # escalations of contacts that never end
+        # The dedup windows (ingest's event ids, notification's delivered alerts) hold their ids this long.
+        "INGEST_DEDUP_TTL_MS": str(int(ttl_s * 1000)), "NOTIFICATION_DEDUP_TTL_HOURS": str(ttl_s / 3600),
+        "NOTIFICATION_PRUNE_INTERVAL_S": "5"}
+
+
 def run(kafka: KafkaSettings, contacts: int = 20_000, ttl_s: float = 60.0) -> dict[str, Any]:
     runtime = RuntimeSettings(topic_prefix=unique_name("bench-ttl") + ".", http_port=0)
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-bench-ttl-"))
     webhook = WebhookReceiver(SECRET).start()
     routes = webhook_routes_file(work, webhook.port)
-    ttl, level = str(ttl_s), os.environ.get("CXPULSE_BENCH_LOG_LEVEL", "WARNING")
-    env = isolated_env(runtime.topic_prefix, work) | {
-        "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes),
-        "INGEST_CONTACT_TTL_S": ttl, "SENTIMENT_CONTACT_TTL_S": ttl, "ROUTING_CONTACT_TTL_S": ttl,
-        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": ttl,
-        "CHURN_CONTACT_TTL_S": ttl, "CHURN_CONTACT_TTL_CHECK_S": "5",  # escalations of contacts that never end
-        "INSIGHTS_ENDED_GRACE_S": ttl,  # ended contacts settle within the TTL, as 10 min does within 4 h
-        # The dedup windows (ingest's event ids, notification's delivered alerts) hold their ids this long.
-        "INGEST_DEDUP_TTL_MS": str(int(ttl_s * 1000)), "NOTIFICATION_DEDUP_TTL_HOURS": str(ttl_s / 3600),
-        "NOTIFICATION_PRUNE_INTERVAL_S": "5"}
+    level = os.environ.get("CXPULSE_BENCH_LOG_LEVEL", "WARNING")
+    env = isolated_env(runtime.topic_prefix, work) | ttl_env(ttl_s) | {
+        "CXPULSE_WEBHOOK_SECRET": SECRET, "CXPULSE_LOG_LEVEL": level, "NOTIFICATION_ROUTES_FILE": str(routes)}
     pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
     producer = Producer(kafka, runtime.topic(RAW_EVENTS))
     result: dict[str, Any] = {"contacts": contacts, "ttl_s": ttl_s}

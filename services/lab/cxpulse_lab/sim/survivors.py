@@ -39,15 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     create_topics(kafka, load_topics(), runtime.topic_prefix)
     work = Path(tempfile.mkdtemp(prefix="cxpulse-survivors-"))
     webhook = WebhookReceiver(ttl.SECRET).start()
-    seconds = str(args.ttl_s)
-    env = isolated_env(runtime.topic_prefix, work) | {
+    env = isolated_env(runtime.topic_prefix, work) | ttl.ttl_env(args.ttl_s) | {
         "CXPULSE_WEBHOOK_SECRET": ttl.SECRET, "CXPULSE_LOG_LEVEL": "WARNING",
         "NOTIFICATION_ROUTES_FILE": str(webhook_routes_file(work, webhook.port)),
-        "INGEST_CONTACT_TTL_S": seconds, "SENTIMENT_CONTACT_TTL_S": seconds, "ROUTING_CONTACT_TTL_S": seconds,
-        "ROUTING_CONTACT_TTL_CHECK_S": "5", "INSIGHTS_CONTACT_TTL_S": seconds,
-        "INSIGHTS_ENDED_GRACE_S": seconds,  # ended contacts settle within the TTL, as 10 min does within 4 h
-        "INGEST_DEDUP_TTL_MS": str(int(args.ttl_s * 1000)), "NOTIFICATION_DEDUP_TTL_HOURS": str(args.ttl_s / 3600),
-        "NOTIFICATION_PRUNE_INTERVAL_S": "5",
         "CXPULSE_TRACE_DIR": str(args.out.resolve()), "PYTHONPATH": str(HOOK)}
     pipeline = Pipeline(kafka.bootstrap_servers, work / "logs", runtime.topic_prefix, base_port=0, env=env)
     producer = ttl.Producer(kafka, runtime.topic(RAW_EVENTS))
