@@ -2,12 +2,21 @@
 turn (redacted text, label, score, emotions, model version), the guidance shown to the agent, alerts,
 escalations and the latest quality score. Pure data, no locking (InsightsState holds its lock around every
 call). Bounded: at most `max_contacts` contacts (least recently active dropped first) and `max_turns` turns each,
-so a long-running dashboard does not grow without bound."""
+so a long-running dashboard does not grow without bound.
+
+A settled contact (ended, its late records no longer expected: InsightsState.settle) is frozen: its detail kept as
+one compressed JSON block instead of ~60 small objects. The drill-down keeps up to `max_contacts` contacts for
+hours; as small objects, allocated among the short-lived state of the contacts in progress, each would pin a page
+of the heap after those contacts expire (cxpulse_core.memory), and they take several times the space. A record
+that still comes for a frozen contact thaws it."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from cxpulse_core.memory import compacted
@@ -34,6 +43,16 @@ class ContactDetail:
     def last_turn(self) -> int | None:
         return max(self.turns) if self.turns else None
 
+    def frozen(self) -> bytes:
+        """This detail as one block (JSON, its turns as a list, compressed)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self)} | {"turns": list(self.turns.values())}
+        return zlib.compress(json.dumps(fields, separators=(",", ":")).encode(), 1)
+
+    @classmethod
+    def thawed(cls, block: bytes) -> ContactDetail:
+        fields = json.loads(zlib.decompress(block))
+        return cls(**fields | {"turns": {t["turn"]: t for t in fields["turns"]}})
+
 
 def _at_turn(record: SupervisorAlert | Escalation, detail: ContactDetail) -> int | None:
     """The turn an alert or escalation belongs to: its latest evidence turn, else the latest turn seen."""
@@ -44,7 +63,7 @@ def _at_turn(record: SupervisorAlert | Escalation, detail: ContactDetail) -> int
 class ContactLog:
     def __init__(self, max_contacts: int, max_turns: int, max_events: int = 50) -> None:
         self.max_contacts, self.max_turns, self.max_events = max_contacts, max_turns, max_events
-        self._contacts: OrderedDict[str, ContactDetail] = OrderedDict()
+        self._contacts: OrderedDict[str, ContactDetail | bytes] = OrderedDict()  # bytes: frozen
 
     def __len__(self) -> int:
         return len(self._contacts)
@@ -57,6 +76,8 @@ class ContactLog:
             while len(self._contacts) > self.max_contacts:
                 self._contacts.popitem(last=False)
         else:
+            if isinstance(detail, bytes):
+                detail = self._contacts[cid] = ContactDetail.thawed(detail)
             self._contacts.move_to_end(cid)
             for k in CONTEXT:  # a later record may know what an earlier one did not (e.g. the agent)
                 if detail.context.get(k) is None and (value := getattr(record, k, None)) is not None:
@@ -105,9 +126,17 @@ class ContactLog:
         detail.ended_time, detail.quality = summary.ended_time, quality
 
     def corrected(self, correction: dict[str, Any]) -> None:
-        detail = self._contacts.get(correction["contact_id"])
+        cid = correction["contact_id"]
+        detail = self.get(cid)
         if detail is not None:
+            self._contacts[cid] = detail  # thawed, if it was frozen (where it was in the order)
             self._append(detail.corrections, correction, "event_id")
+
+    def freeze(self, cid: str) -> None:
+        """The contact's detail kept as one block from now on (see the module's doc)."""
+        detail = self._contacts.get(cid)
+        if isinstance(detail, ContactDetail):
+            self._contacts[cid] = detail.frozen()
 
     def forget(self, cid: str) -> None:
         """A contact that never ended, past its TTL: it has left the live views, its transcript goes with it."""
@@ -116,13 +145,17 @@ class ContactLog:
     def compact(self) -> None:
         self._contacts = compacted(self._contacts)
 
+    def frozen(self, cid: str) -> bool:
+        return isinstance(self._contacts.get(cid), bytes)
+
     def get(self, cid: str) -> ContactDetail | None:
-        return self._contacts.get(cid)
+        detail = self._contacts.get(cid)
+        return ContactDetail.thawed(detail) if isinstance(detail, bytes) else detail
 
     def series(self, cid: str, points: int) -> dict[str, Any]:
         """The last `points` turns of customer and agent as [turn, score] pairs, with alert and escalation
         markers: what a live timeline draws."""
-        detail = self._contacts.get(cid)
+        detail = self.get(cid)
         if detail is None:
             return {"customer": [], "agent": [], "markers": []}
         recent = [detail.turns[t] for t in sorted(detail.turns)[-points:]]
@@ -138,7 +171,7 @@ class ContactLog:
 
     def view(self, cid: str, live: bool, churn: dict[str, Any] | None) -> dict[str, Any] | None:
         """The drill-down of one contact: the transcript turn by turn with what happened at each turn."""
-        detail = self._contacts.get(cid)
+        detail = self.get(cid)
         if detail is None:
             return None
         at: dict[int | None, dict[str, list[dict[str, Any]]]] = {}

@@ -284,7 +284,8 @@ class InsightsState:
     def settle(self) -> int:
         """Drops the summary and turns of the contacts that ended over `ended_grace_s` ago: a turn or an
         escalation read later than that (topics are read in parallel, but not that far apart) no longer rescores
-        them. Their outcomes stay in the coaching and journey windows. Returns how many were settled."""
+        them. Their outcomes stay in the coaching and journey windows, their drill-down is frozen (detail.py).
+        Returns how many were settled."""
         horizon = self.clock() - self.s.ended_grace_s
         settled = 0
         with self._lock:
@@ -293,6 +294,7 @@ class InsightsState:
                 cid = ended.summary.contact_id
                 if self._ended.get(cid) is ended:  # not replaced by a later summary, not pushed out
                     self._ended[cid] = None
+                    self.details.freeze(cid)
                     settled += 1
             self.settled += settled
         return settled

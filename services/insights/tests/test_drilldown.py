@@ -170,3 +170,41 @@ def test_endpoints(served):
     assert fetch(base + "/api/corrections", correction, {"Content-Type": "text/plain"})[0] == 415
     assert fetch(base + "/api/corrections", correction, {"Content-Type": "application/json",
                                                          "Origin": "http://evil.example"})[0] == 403
+
+
+def test_a_settled_contact_is_frozen_shows_the_same_and_thaws_for_a_late_record():
+    clock = [0.0]
+    state = InsightsState(InsightsSettings(ended_grace_s=60), clock=lambda: clock[0])
+    conversation(state)
+    state.on_summary(summary("c-1", negative=2, start=-0.5, end=-0.8))
+    ended, turn = state.contact("c-1"), state.turn("c-1", 2)
+    clock[0] = 61.0
+    assert state.settle() == 1
+    assert state.details.frozen("c-1")
+    assert state.contact("c-1") == ended and state.turn("c-1", 2) == turn
+    state.on_guidance(guidance("c-1", 4))  # read late: the contact is thawed, the guidance added
+    assert not state.details.frozen("c-1")
+    assert [g["turn"] for g in state.contact("c-1")["guidance"]] == [2, 4]
+
+
+def test_a_frozen_contact_is_one_block():
+    import gc
+    import tracemalloc
+
+    log = ContactLog(max_contacts=100, max_turns=50)
+    tracemalloc.start()
+    try:
+        for c in range(100):
+            for n in range(1, 11):
+                log.utterance(utterance(f"c-{c}", n, "customer", -0.1, text=f"turn {n} of contact {c}"))
+            log.guidance(guidance(f"c-{c}", 3))
+        gc.collect()
+        thawed = len(tracemalloc.take_snapshot().traces)
+        for c in range(100):
+            log.freeze(f"c-{c}")
+        gc.collect()
+        frozen = len(tracemalloc.take_snapshot().traces)
+    finally:
+        tracemalloc.stop()
+    assert frozen < thawed / 20, (thawed, frozen)
+    assert [t["text"] for t in log.get("c-7").turns.values()][:2] == ["turn 1 of contact 7", "turn 2 of contact 7"]
