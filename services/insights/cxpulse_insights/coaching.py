@@ -1,9 +1,23 @@
 """Coaching figures per agent from the outcomes of their ended contacts. A contact seen again (a replayed or
-duplicate summary) replaces its earlier outcome, so figures never count a contact twice."""
+duplicate summary) replaces its earlier outcome, so figures never count a contact twice.
+
+Outcomes are kept for as long as their contacts are remembered (up to `max_contacts_remembered`, for hours), so
+each is kept packed: one small bytes object per contact, and agent ids shared, instead of an object with its own
+dict and floats. Allocated among the short-lived state of contacts in progress, each small object would pin a page
+of the heap after those contacts expire (cxpulse_core.memory)."""
 
 from __future__ import annotations
 
+import operator
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from cxpulse_core.memory import Shared
+
+# stressful, de_escalated, escalated, end_score, quality_score, review
+PACKED = struct.Struct("<???dd?")
+MAX_SHARED_AGENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -31,31 +45,37 @@ class AgentFigures:
     flagged_for_review: int
 
 
-def figures(agent_id: str, outcomes: list[ContactOutcome]) -> AgentFigures:
-    stressful = [o for o in outcomes if o.stressful]
-    calmed = sum(o.de_escalated for o in stressful)
-    n = len(outcomes)
+def figures(agent_id: str, packed: Iterable[bytes]) -> AgentFigures:
+    """An agent's figures from its contacts' outcomes (PACKED), column by column."""
+    rows = list(PACKED.iter_unpack(b"".join(packed)))
+    n = len(rows)
+    if not n:
+        return AgentFigures(agent_id, 0, 0, 0, None, 0, None, None, 0)
+    stressful, de_escalated, escalated, end_score, quality_score, review = zip(*rows, strict=True)
+    stressed, calmed = sum(stressful), sum(map(operator.and_, stressful, de_escalated))
     return AgentFigures(
-        agent_id=agent_id, contacts=n, stressful_contacts=len(stressful), de_escalated_contacts=calmed,
-        de_escalation_rate=calmed / len(stressful) if stressful else None,
-        escalated_contacts=sum(o.escalated for o in outcomes),
-        mean_customer_end_score=sum(o.end_score for o in outcomes) / n if n else None,
-        mean_quality_score=sum(o.quality_score for o in outcomes) / n if n else None,
-        flagged_for_review=sum(o.review for o in outcomes))
+        agent_id=agent_id, contacts=n, stressful_contacts=stressed, de_escalated_contacts=calmed,
+        de_escalation_rate=calmed / stressed if stressed else None, escalated_contacts=sum(escalated),
+        mean_customer_end_score=sum(end_score) / n, mean_quality_score=sum(quality_score) / n,
+        flagged_for_review=sum(review))
 
 
 class Coaching:
     def __init__(self) -> None:
-        self._by_agent: dict[str, dict[str, ContactOutcome]] = {}
+        self._by_agent: dict[str, dict[str, bytes]] = {}  # agent -> contact -> its outcome, packed
         self._agent_of: dict[str, str] = {}  # contact -> agent, to move a contact whose agent changed
+        self._agents = Shared(MAX_SHARED_AGENTS)
 
     def record(self, outcome: ContactOutcome) -> AgentFigures:
-        previous = self._agent_of.get(outcome.contact_id)
-        if previous is not None and previous != outcome.agent_id:
-            self._by_agent[previous].pop(outcome.contact_id, None)
-        self._by_agent.setdefault(outcome.agent_id, {})[outcome.contact_id] = outcome
-        self._agent_of[outcome.contact_id] = outcome.agent_id
-        return self.figures(outcome.agent_id)
+        agent, cid = self._agents(outcome.agent_id), outcome.contact_id
+        previous = self._agent_of.get(cid)
+        if previous is not None and previous != agent:
+            self._by_agent[previous].pop(cid, None)
+        self._by_agent.setdefault(agent, {})[cid] = PACKED.pack(
+            outcome.stressful, outcome.de_escalated, outcome.escalated, outcome.end_score, outcome.quality_score,
+            outcome.review)
+        self._agent_of[cid] = agent
+        return self.figures(agent)
 
     def forget(self, contact_id: str) -> None:
         agent = self._agent_of.pop(contact_id, None)
@@ -65,7 +85,7 @@ class Coaching:
                 del self._by_agent[agent]
 
     def figures(self, agent_id: str) -> AgentFigures:
-        return figures(agent_id, list(self._by_agent.get(agent_id, {}).values()))
+        return figures(agent_id, self._by_agent.get(agent_id, {}).values())
 
     def table(self) -> list[AgentFigures]:
         """Every agent, those with the most contacts flagged for review first (who to coach first)."""

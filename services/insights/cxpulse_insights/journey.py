@@ -4,6 +4,7 @@ stage. A contact that passes through several stages (ivr -> billing -> cancellat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,20 +68,25 @@ class Cell:
 
 
 class Journey:
+    """Each contact's outcomes are kept, to take them out again when the contact is seen again or forgotten, as
+    one JSON string per contact (as coaching.py packs its outcomes, and for the same reason)."""
+
     def __init__(self) -> None:
         self._cells: dict[tuple[str, str], Cell] = {}
-        self._contacts: dict[str, tuple[str, list[StageOutcome]]] = {}  # to replace a contact seen again
+        self._contacts: dict[str, str] = {}  # contact -> [channel, [[stage, mean_score, fell], ...]] as JSON
 
     def forget(self, contact_id: str) -> None:
-        channel, old = self._contacts.pop(contact_id, ("", []))
-        for outcome in old:
-            self._cells[(outcome.stage, channel)].add(outcome, -1)
+        packed = self._contacts.pop(contact_id, None)
+        if packed is not None:
+            channel, old = json.loads(packed)
+            for stage, mean_score, fell in old:
+                self._cells[(stage, channel)].add(StageOutcome(stage, mean_score, fell), -1)
 
     def record(self, contact_id: str, channel: str, outcomes: list[StageOutcome]) -> None:
         self.forget(contact_id)
         for outcome in outcomes:
             self._cells.setdefault((outcome.stage, channel), Cell()).add(outcome, +1)
-        self._contacts[contact_id] = (channel, outcomes)
+        self._contacts[contact_id] = json.dumps([channel, [[o.stage, o.mean_score, o.fell] for o in outcomes]])
 
     def heatmap(self) -> list[dict[str, object]]:
         rows = []
