@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import threading
 import time
 from collections import OrderedDict, deque
@@ -69,9 +70,10 @@ class InsightsState:
         self._active: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._turns: OrderedDict[str, dict[int, Turn]] = OrderedDict()
         self._escalated: OrderedDict[str, float] = OrderedDict()  # contact -> customer score at escalation
-        self._escalations: deque[dict[str, Any]] = deque(maxlen=settings.max_recent)
-        self._alerts: deque[dict[str, Any]] = deque(maxlen=settings.max_recent)
-        self._quality: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # The feeds keep each entry as one JSON string (see _packed)
+        self._escalations: deque[str] = deque(maxlen=settings.max_recent)
+        self._alerts: deque[str] = deque(maxlen=settings.max_recent)
+        self._quality: OrderedDict[str, str] = OrderedDict()
         self._queue_scores: dict[str, OrderedDict[str, float]] = {}  # queue -> recent scores by contact
         # Ended contacts, oldest first; None once settled (its summary and turns dropped, see settle()).
         self._ended: OrderedDict[str, Ended | None] = OrderedDict()
@@ -156,9 +158,9 @@ class InsightsState:
                 self._escalated[cid] = score
                 _trim(self._escalated, self.s.max_open_contacts)
                 self._touch(cid)
-            self._escalations.appendleft({k: getattr(e, k) for k in (
+            self._escalations.appendleft(_packed({k: getattr(e, k) for k in (
                 "event_id", "contact_id", "account_id", "agent_id", "queue", "channel", "journey_stage", "rule",
-                "reason", "target_queue", "priority", "churn_probability", "event_time")})
+                "reason", "target_queue", "priority", "churn_probability", "event_time")}))
         self._notify("escalations")
         return ended is not None
 
@@ -166,7 +168,7 @@ class InsightsState:
         alert = {k: getattr(a, k) for k in ("alert_id", "contact_id", "agent_id", "queue", "rule", "severity",
                                             "summary", "event_time")}
         with self._lock:
-            self._alerts.appendleft(alert)
+            self._alerts.appendleft(_packed(alert))
             self.details.alert(a)
             row = self._active.get(a.contact_id)
             if row is None and a.contact_id not in self._ended:
@@ -340,7 +342,7 @@ class InsightsState:
         quality = outputs.quality_score(summary, card, z, flag, reasons, version=(len(turns), card.escalated))
         record = quality.to_dict()  # the views serve it as JSON
         self._quality.pop(cid, None)
-        self._quality[cid] = record
+        self._quality[cid] = _packed(record)
         self.details.ended(summary, record)
         _trim(self._quality, self.s.max_recent)
         figures = None
@@ -404,7 +406,8 @@ class InsightsState:
 
     def quality(self, review_only: bool = False) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in reversed(self._quality.values()) if r["review"] or not review_only]
+            records = [json.loads(r) for r in reversed(self._quality.values())]
+        return [r for r in records if r["review"] or not review_only]
 
     def agents(self) -> list[AgentFigures]:
         with self._lock:
@@ -416,11 +419,11 @@ class InsightsState:
 
     def escalations(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(e) for e in self._escalations]
+            return [json.loads(e) for e in self._escalations]
 
     def alerts(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(a) for a in self._alerts]
+            return [json.loads(a) for a in self._alerts]
 
     def at_risk(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -444,6 +447,13 @@ def _facts(summary: ContactSummary, turns: tuple[Turn, ...], escalation_score: f
 def _risk_view(risk: dict[str, Any]) -> dict[str, Any]:
     """A copy of an account's churn entry for a reader (its shared reasons tuple as the list the API shows)."""
     return risk | {"reasons": list(risk["reasons"])}
+
+
+def _packed(entry: dict[str, Any]) -> str:
+    """A feed's entry as one JSON string: the feeds always hold the latest entries, so as small objects (a dict,
+    its strings and floats) they would be allocated among the short-lived state of the contacts in progress and
+    pin pages of the heap once those expire (cxpulse_core.memory); one string per entry pins few."""
+    return json.dumps(entry, separators=(",", ":"))
 
 
 def _trim(d: OrderedDict[str, Any], limit: int) -> None:
