@@ -82,7 +82,23 @@ def test_training_only_sources_never_meet_the_held_out_text() -> None:
         aux = real_data.load_aux(source)
         sizes[source] = len(aux.texts)
         assert not {real_data._norm(t) for t in aux.texts} & held_out
-    assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999, "emobank": 10060}
+    assert sizes == {"vader-movies": 10605, "vader-nyt": 5188, "uci-imdb": 999, "emobank": 10060, "dynasent": 3600}
+
+
+def test_the_dynasent_copy_has_the_releases_invariants() -> None:
+    # The copy comes from a repository that redistributes the file; these are the checks of the release's own
+    # test_dataset.py (cgpotts/dynasent) that apply to round-1 dev, so a truncated or edited copy fails here.
+    from collections import Counter
+
+    path = DATA / "dynasent" / "dynasent-v1.1-round01-yelp-dev.jsonl"
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    assert len(rows) == 3600 and len({r["sentence"] for r in rows}) == 3600
+    assert set(Counter((r["model_0_label"], r["gold_label"]) for r in rows).values()) == {400}
+    assert set(Counter((r["review_rating"], r["gold_label"]) for r in rows).values()) == {600}
+    for r in rows:
+        votes = sorted((len(workers), label) for label, workers in r["label_distribution"].items())
+        assert r["gold_label"] == (votes[-1][1] if votes[-1][0] >= 3 else None)
+        assert len({w for ws in r["label_distribution"].values() for w in ws}) == 5
 
 
 def test_the_default_training_only_sources_are_the_shipped_encoders():

@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--cs-n", type=int, default=2500, help="synthetic CS training rows used (0 = all)")
     ap.add_argument("--goemotions-n", type=int, default=8000, help="GoEmotions training rows used (0 = all)")
-    ap.add_argument("--weights", default=DEFAULT_WEIGHTS, help="loss weight per source group")
+    ap.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                    help="loss weight per source group; a training-only source named here (dynasent=1.0) overrides aux")
     ap.add_argument("--rating-loss", type=float, default=0.0,
                     help="weight of the squared error on VADER's mean rating (scaled to -1..1) for rows that have one "
                          "(0: off, as shipped; 1.0 with 4 epochs was tried and lost on real dev, see MODEL_CARD.md)")
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         dev.add(load_real(source, "dev"), source, 1.0, has_emo=False)
     if weights.get("aux", 0.0) > 0:  # training-only real sources (movie reviews, editorials): never evaluated
         for source in args.aux.split(","):
-            train.add(load_aux(source), source, weights["aux"], has_emo=False)
+            train.add(load_aux(source), source, weights.get(source, weights["aux"]), has_emo=False)
     train.add(subsample(load_cs_synth("train"), args.cs_n, args.seed), "cs-synth", weights["cs"], has_emo=True)
     train.add(subsample(load_goemotions("train"), args.goemotions_n, args.seed), "goemotions", weights["goemotions"],
               has_emo=True)
