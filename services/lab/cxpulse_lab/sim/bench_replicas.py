@@ -139,6 +139,6 @@ def run(kafka: KafkaSettings, n: int = 3000, repeats: int = 2) -> dict[str, Any]
     one_rate = statistics.median(r["per_s"] for r in one)
     two_rate = statistics.median(r["per_s"] for r in two)
     return {"utterances": len(events), "partitions": PARTITIONS, "runs": repeats,
-            "one_replica_per_s": one_rate, "two_replicas_per_s": two_rate,
+            "one_replica_per_s": round(one_rate, 1), "two_replicas_per_s": round(two_rate, 1),
             "speedup": round(two_rate / one_rate, 3), "two_replica_assignment": two[-1]["assignment"],
             "rebalance_mid_stream": _correctness(kafka, events)}
