@@ -35,7 +35,7 @@ from .data import DATA, Split
 
 SOURCES = ("vader-amazon", "vader-tweets", "uci-amazon", "uci-yelp")
 AUX_SOURCES = ("vader-movies", "vader-nyt", "uci-imdb", "emobank", "dynasent")
-SHIPPED_AUX = AUX_SOURCES[:3]  # what the shipped encoder was fine-tuned on (EmoBank was tried: MODEL_CARD.md)
+SHIPPED_AUX = AUX_SOURCES[:3]  # what the shipped encoder was fine-tuned on (EmoBank, DynaSent: tried, MODEL_CARD.md)
 _FILES = {"vader-amazon": "amazonReviewSnippets", "vader-tweets": "tweets", "vader-movies": "movieReviewSnippets",
           "vader-nyt": "nytEditorialSnippets", "uci-amazon": "amazon_cells", "uci-yelp": "yelp", "uci-imdb": "imdb"}
 NEG_BELOW, POS_ABOVE = -0.5, 0.5
