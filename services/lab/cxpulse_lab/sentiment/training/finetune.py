@@ -6,8 +6,8 @@ Training venv only (`.venv-train`, from services/lab/requirements-train.lock; `m
         --out out/finetuned
 
 Real sources: the customer-language ones (real_data.SOURCES: train split for fitting, dev split for selection)
-and, training only, the movie-review / editorial ones (real_data.AUX_SOURCES, chosen with `--aux`, weight `aux`
-in `--weights`).
+and, training only, the others of real_data.AUX_SOURCES (movie reviews, editorials, EmoBank, DynaSent), chosen with
+`--aux`, weight `aux` in `--weights` or one of their own (`dynasent=1.0`).
 
 The token embeddings and the lower `6 - top` transformer layers stay frozen and their output for every text is
 computed once (fp16, unpadded); the top `--top` layers (default: all six), a polarity head and an emotion head are

@@ -53,7 +53,7 @@ def part_of(source: str, doc: str) -> str:
 
 def _rows(source: str, root: Path) -> list[tuple[str, str, str, float]]:
     """-> [(document id, text, label, rating)] for one source, in file order; rating: VADER's mean rating scaled to
-    -1..1 (nan for the binary UCI sources)."""
+    -1..1 (EmoBank's valence likewise; nan where a source has no rating: UCI, DynaSent)."""
     rows = []
     if source == "dynasent":
         with (root / "dynasent" / "dynasent-v1.1-round01-yelp-dev.jsonl").open(encoding="utf-8") as f:

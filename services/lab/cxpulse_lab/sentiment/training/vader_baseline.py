@@ -1,6 +1,6 @@
 """VADER baseline on the held-out splits (standard thresholds: compound >= 0.05 pos, <= -0.05 neg).
 
-    ../../.venv-train/bin/python -m cxpulse_lab.sentiment.training.vader_baseline   # needs vaderSentiment==3.3.2
+    ../../.venv-train/bin/python -m cxpulse_lab.sentiment.training.vader_baseline   # vaderSentiment is pinned there
 """
 
 from __future__ import annotations
