@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -63,27 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     x_dev = np.vstack([heads.embed_cached(enc, d, args.cache, key) for d in dev])
     y_dev = np.concatenate([d.arrays()[0] for d in dev])
 
-    def grid(label: str, names: list[str], extra: Callable[[str], np.ndarray] | None, x_dev_: np.ndarray,
-             source_w: dict[str, float]) -> None:
+    def grid(label: str, x: dict[str, np.ndarray], x_dev_: np.ndarray, source_w: dict[str, float]) -> None:
+        """train.py's C x real-weight grid on the sources in `x` (name -> inputs); `source_w` overrides a weight."""
+        ys = {n: train[n].arrays()[0] for n in x}
         for c, real_w in heads.GRID:
-            xs = [np.hstack([emb[n], extra(n)]) if extra else emb[n] for n in names]
-            ys = [train[n].arrays()[0] for n in names]
             # as train.py: real sources at the grid's weight, GoEmotions and synthetic CS at 1
-            ws = [heads.balanced_weights(y, source_w.get(n, real_w if n in SOURCES else 1.0))
-                  for n, y in zip(names, ys, strict=True)]
-            f1 = dev_f1(np.vstack(xs), np.concatenate(ys), np.concatenate(ws), x_dev_, y_dev, c)
+            ws = [heads.balanced_weights(ys[n], source_w.get(n, real_w if n in SOURCES else 1.0)) for n in x]
+            f1 = dev_f1(np.vstack(list(x.values())), np.concatenate(list(ys.values())), np.concatenate(ws),
+                        x_dev_, y_dev, c)
             print(f"{label:<22} C={c:<4} real_weight={real_w:<4} real dev macro-F1 {f1:.4f}", flush=True)
 
     base = ["goemotions", "cs-synth", *SOURCES]
     if args.probe in ("vader", "both"):
         lex = {n: vader_features(train[n].texts) for n in base}
         lex_dev = vader_features([t for d in dev for t in d.texts])
-        for scale in (0.0, 0.3, 1.0):
-            grid(f"vader x{scale}", base, (lambda n, s=scale: s * lex[n]) if scale else None,
-                 np.hstack([x_dev, scale * lex_dev]) if scale else x_dev, {})
+        grid("vader x0 (as shipped)", {n: emb[n] for n in base}, x_dev, {})
+        for scale in (0.3, 1.0):
+            grid(f"vader x{scale}", {n: np.hstack([emb[n], scale * lex[n]]) for n in base},
+                 np.hstack([x_dev, scale * lex_dev]), {})
     if args.probe in ("dynasent", "both"):
         for weight in (0.5, 1.0, 3.0):
-            grid(f"dynasent weight {weight}", [*base, "dynasent"], None, x_dev, {"dynasent": weight})
+            grid(f"dynasent weight {weight}", {n: emb[n] for n in [*base, "dynasent"]}, x_dev, {"dynasent": weight})
     return 0
 
 
