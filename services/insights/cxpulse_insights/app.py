@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from cxpulse_core.changelog import read_to_end, topic_partitions
+from cxpulse_core.kafka import batched_fetches
 from cxpulse_core.loop import LoopConfig
 from cxpulse_core.runner import run_service
 from cxpulse_core.serde import make_serde
@@ -69,6 +70,7 @@ def build(settings: InsightsSettings, runtime: RuntimeSettings, kafka: KafkaSett
     # The writer commits its outputs and its progress in one transaction per batch (extra replicas write nothing).
     config = LoopConfig(service=SERVICE, group_id=group, topics=inputs,
                         deadletter_topic=name(settings.deadletter_topic), decode=False, max_batch=500,
+                        max_wait_ms=settings.batch_wait_ms, consumer_config=batched_fetches(settings.batch_wait_ms),
                         transactional=settings.produce_outputs)
     state = InsightsState(settings)
     outputs = OutputTopics(name(settings.quality_topic), name(settings.agents_topic), name(settings.churn_topic),
