@@ -6,7 +6,9 @@
 #   deploy/kafka/kafka.sh status  print whether it runs
 #
 # Settings (environment): KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
-# KAFKA_DATA_DIR (<repo>/.local/kafka-<port>), CXPULSE_CACHE (~/.cache/cxpulse), KAFKA_HEAP (512m).
+# KAFKA_DATA_DIR (<repo>/.local/kafka-<port>), CXPULSE_CACHE (~/.cache/cxpulse), KAFKA_HEAP (512m),
+# KAFKA_TXN_VERIFICATION (true: the broker checks each transactional write with the coordinator; README.md says
+# what it costs).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,6 +55,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
+transaction.partition.verification.enable=${KAFKA_TXN_VERIFICATION:-true}
 PROPS
   cat >"$data/log4j2.properties" <<PROPS
 appender.file.type=File
