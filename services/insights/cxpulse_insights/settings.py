@@ -36,7 +36,7 @@ class InsightsSettings(BaseSettings):
 
     # Insights is off the alert path: after a batch's first record it waits this long for more, and its fetches
     # wait as long, so that one transaction and one fetch carry a quarter second of records instead of a few
-    # (transactions and fetches are most of the broker's CPU). 0: a transaction per record as it arrives.
+    # (the broker's CPU follows records and transactions). 0: a batch as soon as records arrive.
     batch_wait_ms: int = Field(250, ge=0, le=5000)
 
     web_host: str = "127.0.0.1"  # loopback unless configured (a container sets 0.0.0.0)

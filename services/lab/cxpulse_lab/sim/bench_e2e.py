@@ -77,6 +77,7 @@ def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, r
     utterances = sum(e.type == "utterance" and e.payload.get("speaker") in ("customer", "agent") for e in events)
     pids = {s.name: s.pid for s in pipeline.running} | ({"broker": broker_pid} if broker_pid else {})
     cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
+    batches0 = _batches(pipeline)
     started = time.monotonic()
     produce_events(events, kafka, runtime)
     wall = time.monotonic() - started
@@ -88,12 +89,23 @@ def _phase(pipeline: Pipeline, kafka: KafkaSettings, runtime: RuntimeSettings, r
         time.sleep(0.2)
     time.sleep(2)
     cpu_ms = {name: round(1000 * (_cpu_s(pid) - cpu0[name]) / max(utterances, 1), 2) for name, pid in pids.items()}
+    drained_s = time.monotonic() - started
+    batches = {name: round((n - batches0[name]) / drained_s, 1) for name, n in _batches(pipeline).items()
+               if name in batches0}
     watch.stop()
     pipeline.check_alive()
     scored = watch.counts["UtteranceSentiment"]
     return {"rate": rate, "utterances": utterances, "scored": scored, "wall_s": round(wall, 1),
             "latency": {hop: percentiles(watch.latencies.get(hop, [])) for hop in HOPS},
-            "cpu_percent": cpu, "broker_cpu_percent": broker_cpu, "cpu_ms_per_utterance": cpu_ms, "rss_mb": rss}
+            "cpu_percent": cpu, "broker_cpu_percent": broker_cpu, "cpu_ms_per_utterance": cpu_ms, "rss_mb": rss,
+            "batches_per_s": batches}
+
+
+def _batches(pipeline: Pipeline) -> dict[str, float]:
+    """Batches each shared-loop service has handled so far (cxpulse_batch_size_count; a transactional service's
+    batch is one transaction); the faust services have no such count and are left out."""
+    counts = {s.name: s.metric("cxpulse_batch_size_count", service=s.name) for s in pipeline.running}
+    return {name: n for name, n in counts.items() if n is not None}
 
 
 def _kept_up(phase: dict[str, Any]) -> bool:
