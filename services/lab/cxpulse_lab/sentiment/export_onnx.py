@@ -140,12 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"variant": args.variant, "base_model": "sentence-transformers/all-MiniLM-L6-v2", "opset": OPSET,
             "torch": torch.__version__, "sha256": hashlib.sha256(dst.read_bytes()).hexdigest(),
             "max_cosine_deviation_vs_torch": round(max(dev, 0.0), 6)}
-    finetune = args.model_dir.parent / "finetune.json"
+    finetune, soup = args.model_dir.parent / "finetune.json", args.model_dir.parent / "soup.json"
     if finetune.exists():  # written by training/finetune.py next to the model folder
         ft = json.loads(finetune.read_text())
         meta["name"] = f"minilm-l6-ft{ft['settings']['top']}"
         meta["fine_tuned"] = {"top_layers": ft["settings"]["top"], "chosen_epoch": ft["chosen_epoch"],
                               "train_rows": ft["train_rows"], "max_len": ft["settings"]["max_len"]}
+    elif soup.exists():  # written by training/soup.py: a weight average of fine-tuned checkpoints
+        sp = json.loads(soup.read_text())
+        meta["name"] = f"minilm-l6-ft6-soup{len(sp['kept'])}"
+        meta["fine_tuned"] = {"top_layers": 6, "soup_of": sp["kept"], "real_dev_f1": sp["real_dev_f1"],
+                              "runs": sp["runs"]}
     if args.variant in ("int8-pc", "int8-pt"):
         # Dynamic int8 scales activations per call: one text per call keeps every score independent of its batch.
         meta["onnx_batch_size"] = 1

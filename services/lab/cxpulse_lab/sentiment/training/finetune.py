@@ -19,7 +19,8 @@ synthetic CS set), optionally plus `--rating-loss` x squared error on the mean h
 scaled to -1..1: the three classes alone hide how close a sentence sits to a cut point, where the neutral class is
 lost; off by default, it did not help, see MODEL_CARD.md). The epoch with the best macro-F1 on the **real-text dev
 split** is kept; the real test split is never read here. Writes OUT/model (a transformers model folder that
-export_onnx.py reads with --model-dir) and OUT/finetune.json (settings, per-epoch dev scores, timing).
+export_onnx.py reads with --model-dir), OUT/finetune.json (settings, per-epoch dev scores, timing) and
+OUT/epochs/epochN.pt (every epoch's layers and heads, the ingredients of soup.py).
 """
 
 from __future__ import annotations
@@ -193,6 +194,29 @@ def predict(top: Top, states: list[np.ndarray], bs: int = 128) -> np.ndarray:
     return pred
 
 
+def save_model(bert: torch.nn.Module, base_dir: Path, out_model: Path) -> None:
+    """A transformers model folder with the base model's tokenizer files, as export_onnx.py reads it."""
+    if out_model.exists():
+        shutil.rmtree(out_model)
+    bert.save_pretrained(str(out_model))
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (base_dir / name).exists():
+            shutil.copy(base_dir / name, out_model / name)
+
+
+def real_dev() -> tuple[list[str], np.ndarray, list[str]]:
+    """The real-text dev split (texts, labels, source of each row): the only split used for selection."""
+    texts: list[str] = []
+    y: list[int] = []
+    source: list[str] = []
+    for s in SOURCES:
+        split = load_real(s, "dev")
+        texts += split.texts
+        y += split.y
+        source += [s] * len(split.texts)
+    return texts, np.array(y), source
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -227,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     tok.no_padding()
     tok.enable_truncation(max_length=args.max_len)
 
-    train, dev = Rows(), Rows()
+    train = Rows()
     for source in SOURCES:
         train.add(load_real(source, "train"), source, weights["real"], has_emo=False)
-        dev.add(load_real(source, "dev"), source, 1.0, has_emo=False)
+    dev_texts, y_dev, dev_source = real_dev()
     if weights.get("aux", 0.0) > 0:  # training-only real sources (movie reviews, editorials): never evaluated
         for source in args.aux.split(","):
             train.add(load_aux(source), source, weights.get(source, weights["aux"]), has_emo=False)
@@ -238,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add(subsample(load_goemotions("train"), args.goemotions_n, args.seed), "goemotions", weights["goemotions"],
               has_emo=True)
     cs_dev = subsample(load_cs_synth("dev"), 1000, args.seed)
-    print(f"train {len(train.texts)} rows, real dev {len(dev.texts)}, cs dev {len(cs_dev.texts)}", flush=True)
+    print(f"train {len(train.texts)} rows, real dev {len(dev_texts)}, cs dev {len(cs_dev.texts)}", flush=True)
 
     def ids_of(texts: list[str]) -> list[list[int]]:
         return [e.ids for e in tok.encode_batch(texts, add_special_tokens=True)]
@@ -246,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     tr_ids = ids_of(train.texts)
     cache = args.out / "cache"
     tr_states = cached_states(bert, args.top, tr_ids, "embedding train (frozen layers)", cache)
-    dev_states = cached_states(bert, args.top, ids_of(dev.texts), "embedding real dev", cache)
+    dev_states = cached_states(bert, args.top, ids_of(dev_texts), "embedding real dev", cache)
     cs_states = cached_states(bert, args.top, ids_of(cs_dev.texts), "embedding cs dev", cache)
     t_embed = time.perf_counter() - t0
 
@@ -269,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     # Linear warm-up over the first 6% of steps, then linear decay to zero.
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, 1 - s / steps))
-    y_dev, y_cs = np.array(dev.y), np.array(cs_dev.y)
+    y_cs = np.array(cs_dev.y)
     history, best, best_state = [], -1.0, None
     for epoch in range(1, args.epochs + 1):
         top.train()
@@ -295,12 +319,15 @@ def main(argv: list[str] | None = None) -> int:
         f_dev = macro_f1(y_dev, predict(top, dev_states))
         f_cs = macro_f1(y_cs, predict(top, cs_states))
         per_source = {s: round(macro_f1(y_dev[m], predict(top, [dev_states[i] for i in np.flatnonzero(m)])), 4)
-                      for s in SOURCES for m in [np.array(dev.source) == s]}
+                      for s in SOURCES for m in [np.array(dev_source) == s]}
         history.append({"epoch": epoch, "train_loss": round(total / seen, 4), "real_dev_f1": round(f_dev, 4),
                         "cs_synth_dev_f1": round(f_cs, 4), "real_dev_f1_by_source": per_source,
                         "seconds": round(time.perf_counter() - t_ep, 1),
                         "examples_per_s": round(seen / (time.perf_counter() - t_ep), 1)})
         print(json.dumps(history[-1]), flush=True)
+        # Every epoch is kept too (layers and heads), for weight averaging across epochs and runs (soup.py).
+        (args.out / "epochs").mkdir(parents=True, exist_ok=True)
+        torch.save(top.state_dict(), args.out / "epochs" / f"epoch{epoch}.pt")
         if f_dev > best:  # selection on the real-text dev split only
             best = f_dev
             best_state = {k: v.detach().clone() for k, v in top.layers.state_dict().items()}
@@ -308,16 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     assert best_state is not None
     top.layers.load_state_dict(best_state)  # the layers are bert's own modules: bert now holds the chosen weights
     out_model = args.out / "model"
-    if out_model.exists():
-        shutil.rmtree(out_model)
-    bert.save_pretrained(str(out_model))
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        if (model_dir / name).exists():
-            shutil.copy(model_dir / name, out_model / name)
+    save_model(bert, model_dir, out_model)
     report = {"base_model": "sentence-transformers/all-MiniLM-L6-v2", "torch": torch.__version__,
               "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
               "train_rows": {s: train.source.count(s) for s in dict.fromkeys(train.source)},
-              "real_dev_rows": len(dev.texts), "history": history,
+              "real_dev_rows": len(dev_texts), "history": history,
               "chosen_epoch": max(history, key=lambda h: h["real_dev_f1"])["epoch"],
               "embed_seconds": round(t_embed, 1), "total_seconds": round(time.perf_counter() - t0, 1)}
     (args.out / "finetune.json").write_text(json.dumps(report, indent=1) + "\n")
