@@ -183,15 +183,20 @@ def batches(lengths: list[int], bs: int, rng: random.Random) -> list[list[int]]:
 
 
 @torch.no_grad()
-def predict(top: Top, states: list[np.ndarray], bs: int = 128) -> np.ndarray:
+def probabilities(top: Top, states: list[np.ndarray], bs: int = 128) -> np.ndarray:
+    """Polarity probabilities of the fine-tuning head for each text."""
     top.eval()
     order = np.argsort([s.shape[0] for s in states], kind="stable")
-    pred = np.zeros(len(states), dtype=np.int64)
+    out = np.zeros((len(states), 3))
     for start in range(0, len(order), bs):
         idx = order[start:start + bs].tolist()
         h, mask = stack(states, idx)
-        pred[idx] = top(h, mask)[0].argmax(1).numpy()
-    return pred
+        out[idx] = torch.softmax(top(h, mask)[0], 1).numpy()
+    return out
+
+
+def predict(top: Top, states: list[np.ndarray]) -> np.ndarray:
+    return probabilities(top, states).argmax(1)
 
 
 def save_model(bert: torch.nn.Module, base_dir: Path, out_model: Path) -> None:
