@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                               "train_rows": ft["train_rows"], "max_len": ft["settings"]["max_len"]}
     elif soup.exists():  # written by training/soup.py: a weight average of fine-tuned checkpoints
         sp = json.loads(soup.read_text())
-        meta["name"] = f"minilm-l6-ft6-soup{len(sp['kept'])}"
-        meta["fine_tuned"] = {"top_layers": 6, "soup_of": sp["kept"], "real_dev_f1": sp["real_dev_f1"],
+        meta["name"] = f"minilm-l6-ft{sp['top_layers']}-soup{len(sp['kept'])}"
+        meta["fine_tuned"] = {"top_layers": sp["top_layers"], "soup_of": sp["kept"], "real_dev_f1": sp["real_dev_f1"],
                               "runs": sp["runs"]}
     if args.variant in ("int8-pc", "int8-pt"):
         # Dynamic int8 scales activations per call: one text per call keeps every score independent of its batch.

